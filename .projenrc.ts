@@ -1,0 +1,143 @@
+import { awscdk, javascript } from 'projen';
+
+/**
+ * aws-cdk-lib 2.257.0 is the newest release whose cloud assembly (schema 53)
+ * `@aws-cdk/integ-runner` 2.197.10 can read, and the oldest that cdk-nag 3
+ * supports. We develop and snapshot against it; users may run any 2.x >= 2.257.
+ */
+const CDK_VERSION = '2.257.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-kms-secrets',
+  description:
+    'KMS customer-managed keys with separated administrators and users, Secrets Manager secrets rotated by shared TypeScript Lambdas, least-privilege grants, cdk-nag evidence and monitoring.',
+  author: 'cdk-kms-secrets maintainers',
+  authorAddress: 'maintainers@cdk-kms-secrets.dev',
+  repositoryUrl: 'https://github.com/cdk-kms-secrets/cdk-kms-secrets.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  keywords: ['cdk', 'awscdk', 'kms', 'secretsmanager', 'rotation', 'cdk-nag', 'security', 'compliance'],
+
+  cdkVersion: CDK_VERSION,
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+
+  peerDeps: ['cdk-nag@^3.0.2'],
+  devDeps: [
+    'cdk-nag@3.0.2',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@2.197.10',
+    'fast-check@^4',
+    'esbuild@^0.25',
+    '@types/node@^20',
+    // runtime (Lambda) code, bundled by esbuild; never a dependency of the package
+    'pg@^8',
+    '@types/pg@^8',
+    'mysql2@^3',
+    '@aws-sdk/client-secrets-manager@^3',
+    '@aws-sdk/client-kms@^3',
+    // IAM policy evaluation in tests only (AGPL: never shipped)
+    '@cloud-copilot/iam-simulate',
+    'typescript@~6.0.3',
+  ],
+
+  // Construct Hub renders every language it finds here.
+  publishToPypi: {
+    distName: 'cdk-kms-secrets',
+    module: 'cdk_kms_secrets',
+  },
+  publishToMaven: {
+    javaPackage: 'dev.cdkkmssecrets',
+    mavenGroupId: 'dev.cdk-kms-secrets',
+    mavenArtifactId: 'cdk-kms-secrets',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkKmsSecrets',
+    packageId: 'CdkKmsSecrets',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-kms-secrets/cdk-kms-secrets-go',
+  },
+
+  // Lambda handlers are bundled by esbuild into assets/, never compiled by jsii.
+  lambdaAutoDiscover: false,
+  excludeTypescript: ['src/**/runtime/**'],
+
+  // No release automation on this repository yet: CI is .ci/run.
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+
+  jestOptions: {
+    // Never rewrite snapshots during a test run: a changed snapshot must fail.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    coverageText: false,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      snapshotSerializers: ['<rootDir>/test/support/snapshot-serializer.ts'],
+      testTimeout: 120_000,
+      // The compliance helper shells out to cfn-lint; two workers fit two cores.
+      maxWorkers: 2,
+      collectCoverage: false,
+    },
+  },
+  tsconfigDev: {
+    include: ['examples/**/*.ts', 'integ/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    compilerOptions: {},
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'integ', 'scripts', 'bench', 'projenrc', '.projenrc.ts'],
+  },
+  gitignore: ['/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
+});
+
+for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services']) {
+  project.addPackageIgnore(pattern);
+}
+
+// --- tests: services first, then jest (--ci), eslint and the offline integ check ---
+const testTask = project.tasks.tryFind('test')!;
+testTask.reset();
+testTask.spawn(project.tasks.tryFind('pre-compile')!);
+testTask.exec('bash scripts/with-services.sh jest --passWithNoTests --ci', { receiveArgs: true });
+testTask.spawn(project.tasks.tryFind('eslint')!);
+testTask.spawn(project.addTask('integ:verify', {
+  description: 'Synthesize every integ test and compare it with its committed snapshot (offline, never deploys)',
+  exec: 'bash scripts/integ-verify.sh',
+}));
+
+project.addTask('integ:deploy', {
+  description: 'Deploy every integ test to the current AWS account, run its assertions, update snapshots',
+  exec: 'integ-runner --directory integ --language typescript --update-on-failed --parallel-regions us-east-1',
+  receiveArgs: true,
+});
+
+// --- the example app: synthesize, run every nag pack and cfn-lint, print the table ---
+project.addTask('example', {
+  description: 'Build the library, synthesize examples/ into cdk.out and check it with cdk-nag and cfn-lint',
+  steps: [
+    { spawn: 'pre-compile' },
+    { spawn: 'compile' },
+    { exec: 'ts-node --project tsconfig.dev.json scripts/example.ts' },
+  ],
+});
+
+// --- packaging: every jsii target, .NET only where an SDK exists ---
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.reset();
+for (const target of ['js', 'python', 'java', 'go']) {
+  packageAll.spawn(project.tasks.tryFind(`package:${target}`)!);
+}
+packageAll.spawn(project.tasks.tryFind('package:dotnet')!, { condition: 'command -v dotnet' });
+
+project.addTask('bench', {
+  description: 'Run every benchmark and print the tables (never fails on timing)',
+  exec: 'bash scripts/with-services.sh ts-node --project tsconfig.dev.json bench/run.ts',
+});
+
+project.synth();

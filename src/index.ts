@@ -1,0 +1,4 @@
+/**
+ * cdk-kms-secrets: KMS customer-managed keys and Secrets Manager secrets, kept apart and joined by least-privilege grants.
+ */
+export {};
