@@ -86,7 +86,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
   tsconfigDev: {
-    include: ['examples/**/*.ts', 'integ/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    include: ['../examples/**/*.ts', '../integ/**/*.ts', '../scripts/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
   },
   eslintOptions: {
@@ -123,7 +123,7 @@ project.addTask('example', {
   steps: [
     { spawn: 'pre-compile' },
     { spawn: 'compile' },
-    { exec: 'ts-node --project tsconfig.dev.json scripts/example.ts' },
+    { exec: 'ts-node --project test/tsconfig.json scripts/example.ts' },
   ],
 });
 
@@ -137,7 +137,7 @@ packageAll.spawn(project.tasks.tryFind('package:dotnet')!, { condition: 'command
 
 project.addTask('bench', {
   description: 'Run every benchmark and print the tables (never fails on timing)',
-  exec: 'bash scripts/with-services.sh ts-node --project tsconfig.dev.json bench/run.ts',
+  exec: 'bash scripts/with-services.sh ts-node --project test/tsconfig.json bench/run.ts',
 });
 
 project.synth();
