@@ -1,4 +1,5 @@
 /**
- * cdk-kms-secrets: KMS customer-managed keys and Secrets Manager secrets, kept apart and joined by least-privilege grants.
+ * cdk-kms-secrets: KMS customer-managed keys and Secrets Manager secrets,
+ * kept apart and joined by least-privilege grants.
  */
-export {};
+export * from './keys';

@@ -1,0 +1,376 @@
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import {
+  applyRoles, assertOperations, grantConditions, isServicePrincipal, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions, usageStatements,
+} from './key-roles';
+import { expandActions, KeyPolicyBuilder, SID } from './policy-builder';
+import {
+  actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
+  USAGE_KEY_SPECS,
+} from './roles';
+import { propError } from '../errors';
+
+/** Properties of a `CustomerManagedKey`. */
+export interface CustomerManagedKeyProps extends KeyRolesProps {
+  /**
+   * An alias for the key, with or without the `alias/` prefix.
+   *
+   * @default - no alias
+   */
+  readonly alias?: string;
+
+  /**
+   * A description of the key: what it protects and who owns it.
+   *
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * The kind of key material.
+   *
+   * @default KeySpec.SYMMETRIC_DEFAULT
+   */
+  readonly keySpec?: kms.KeySpec;
+
+  /**
+   * What the key is for. Must match `keySpec`.
+   *
+   * @default KeyUsage.ENCRYPT_DECRYPT
+   */
+  readonly keyUsage?: kms.KeyUsage;
+
+  /**
+   * Whether KMS rotates the key material automatically. Only symmetric
+   * encryption keys can rotate.
+   *
+   * @default - true for symmetric keys, false otherwise
+   */
+  readonly enableKeyRotation?: boolean;
+
+  /**
+   * How often the key material rotates, between 90 and 2560 days.
+   *
+   * @default - 365 days (the KMS default)
+   */
+  readonly rotationPeriod?: Duration;
+
+  /**
+   * How long a key waits, after it is scheduled for deletion, before it is
+   * deleted: between 7 and 30 days.
+   *
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+
+  /**
+   * What happens to the key when it is removed from the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Whether the key is a multi-Region primary key, which
+   * `CustomerManagedKeyReplica` can replicate to other regions.
+   *
+   * @default false
+   */
+  readonly multiRegion?: boolean;
+
+  /**
+   * Whether the key is enabled.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
+}
+
+const OWNER = 'CustomerManagedKey';
+
+/**
+ * A KMS customer-managed key whose key policy separates administrators, who
+ * manage the key and are denied its use, from users, who use it and are
+ * denied its management.
+ *
+ * - The account root never gets `kms:*`. By default it gets the
+ *   administrative actions only, so the key can never be locked out.
+ * - Every grant, including those aws-cdk-lib makes through `kms.IKey`
+ *   (`bucket.grantRead(role)` calls `grantDecrypt`), lands in the key policy
+ *   where it works under that separation. Grants with the same actions and
+ *   conditions share one statement.
+ * - Bad configurations (a lockout, a principal in two roles, an unbounded
+ *   `Principal: "*"`, a policy over 32 KB, impossible rotation or key-spec
+ *   settings) fail at synth time with an error that names the property.
+ *
+ * Pass it anywhere aws-cdk-lib takes a `kms.IKey`.
+ *
+ * @example
+ * declare const adminRole: iam.IRole;
+ * declare const appRole: iam.IRole;
+ * const key = new CustomerManagedKey(this, 'Key', {
+ *   alias: 'payments',
+ *   administrators: [adminRole],
+ *   users: [appRole],
+ * });
+ */
+export class CustomerManagedKey extends kms.Key {
+  /** Whether `x` is a `CustomerManagedKey`. */
+  public static isCustomerManagedKey(x: any): x is CustomerManagedKey {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[CMK_SYMBOL] === true;
+  }
+
+  /** What the key is for. */
+  public readonly keyUsage: kms.KeyUsage;
+  /** The kind of key material. */
+  public readonly keySpec: kms.KeySpec;
+  /** Whether the key is a multi-Region primary key. */
+  public readonly multiRegion: boolean;
+  /** The role properties the key was created with, for replicas to reuse. */
+  public readonly roles: KeyRolesProps;
+
+  private readonly builder: KeyPolicyBuilder;
+
+  constructor(scope: Construct, id: string, props: CustomerManagedKeyProps = {}) {
+    const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
+    const keyUsage = props.keyUsage ?? kms.KeyUsage.ENCRYPT_DECRYPT;
+    validateKeyProps(props, keySpec, keyUsage);
+    const builder = new KeyPolicyBuilder(scope, props.multiRegion ?? false);
+    const symmetric = keySpec === kms.KeySpec.SYMMETRIC_DEFAULT;
+
+    super(scope, id, {
+      policy: builder.document,
+      alias: props.alias,
+      description: props.description,
+      keySpec,
+      keyUsage,
+      enableKeyRotation: props.enableKeyRotation ?? symmetric,
+      rotationPeriod: props.rotationPeriod,
+      pendingWindow: props.pendingWindow ?? Duration.days(PENDING_WINDOW_DAYS.max),
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      multiRegion: props.multiRegion,
+      enabled: props.enabled,
+    });
+    Object.defineProperty(this, CMK_SYMBOL, { value: true });
+    this.builder = builder;
+    this.keyUsage = keyUsage;
+    this.keySpec = keySpec;
+    this.multiRegion = props.multiRegion ?? false;
+    this.roles = props;
+    // Grants made through aws-cdk-lib's KeyGrants must land in the key policy:
+    // with separated roles, an identity policy alone can never use this key.
+    (this as unknown as { trustAccountIdentities: boolean }).trustAccountIdentities = false;
+
+    applyRoles(this, OWNER, builder, props, keyUsage);
+    this.node.addValidation({
+      validate: () => builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
+    });
+  }
+
+  /**
+   * Allow a principal to use the key for the given operations, optionally
+   * only through a service, with an encryption context, or from an account.
+   *
+   * The grant lands in the key policy (merged with grants that have the same
+   * actions and conditions). A grantee in another stack that passes
+   * `viaService` is written as an account delegation conditioned on the
+   * service, plus an identity policy, so the key's stack never depends on the
+   * grantee's; without `viaService`, the key's stack depends on the grantee's
+   * (and it is an error if the grantee's stack already depends on the key's).
+   */
+  public grantUse(grantee: iam.IGrantable, options: KeyUseGrantOptions): iam.Grant {
+    assertOperations(`${OWNER}.grantUse`, this.keyUsage, options.operations);
+    return this.placeUsageGrant(grantee, actionsFor(options.operations), options);
+  }
+
+  /**
+   * Allow a principal to generate data keys (`kms:GenerateDataKey`, no
+   * plaintext `Encrypt`): the fast path of envelope encryption.
+   */
+  public grantGenerateDataKey(grantee: iam.IGrantable, options: KeyGrantOptions = {}): iam.Grant {
+    return this.grantUse(grantee, { ...options, operations: [KeyOperation.GENERATE_DATA_KEY] });
+  }
+
+  /** Allow a principal to decrypt (kms.IKey). Use `grantUse` to narrow it. */
+  public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.DECRYPT] });
+  }
+
+  /** Allow a principal to encrypt and generate data keys (kms.IKey). Use `grantUse` to narrow it. */
+  public grantEncrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.ENCRYPT] });
+  }
+
+  /** Allow a principal to encrypt and decrypt (kms.IKey). Use `grantUse` to narrow it. */
+  public grantEncryptDecrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT] });
+  }
+
+  /** Allow a principal to sign (kms.IKey, SIGN_VERIFY keys). */
+  public grantSign(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.SIGN] });
+  }
+
+  /** Allow a principal to verify (kms.IKey, SIGN_VERIFY keys). */
+  public grantVerify(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.VERIFY] });
+  }
+
+  /** Allow a principal to sign and verify (kms.IKey, SIGN_VERIFY keys). */
+  public grantSignVerify(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.SIGN, KeyOperation.VERIFY] });
+  }
+
+  /** Allow a principal to generate MACs (kms.IKey, HMAC keys). */
+  public grantGenerateMac(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.GENERATE_MAC] });
+  }
+
+  /** Allow a principal to verify MACs (kms.IKey, HMAC keys). */
+  public grantVerifyMac(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUse(grantee, { operations: [KeyOperation.VERIFY_MAC] });
+  }
+
+  /**
+   * Make a principal an administrator: the administrative actions, and an
+   * explicit Deny of every cryptographic action. It must be a named IAM
+   * principal that is not already a user.
+   */
+  public grantAdmin(grantee: iam.IGrantable): iam.Grant {
+    this.builder.addAdministrators([grantee.grantPrincipal], `${OWNER}.grantAdmin`);
+    return this.policyGrant(grantee, adminActions(this.multiRegion));
+  }
+
+  /**
+   * Allow arbitrary actions. Usage actions are placed like `grantUse`,
+   * administrative ones like `grantAdmin`; a mix of both is an error.
+   */
+  public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    const expanded = expandActions(actions);
+    if (expanded.some(isAdminWriteAction)) {
+      if (expanded.some(isCryptoAction)) {
+        throw propError(`${OWNER}.grant`, 'actions', `mixes management actions with usage actions (${actions.join(', ')}).`, 'Administrators manage and users use: call grantAdmin() and grantUse() separately, for different principals.');
+      }
+      return this.grantAdmin(grantee);
+    }
+    return this.placeUsageGrant(grantee, expanded, {});
+  }
+
+  /**
+   * Add a statement to the key policy. Statements are checked against the
+   * role model (no `kms:*`, no unbounded `Principal: "*"`, no principal that
+   * both manages and uses the key) and merged when they differ only in
+   * principals.
+   */
+  public addToResourcePolicy(statement: iam.PolicyStatement, _allowNoOp?: boolean): iam.AddToResourcePolicyResult {
+    this.builder.addStatement(statement, 'A key-policy statement');
+    return { statementAdded: true, policyDependable: this.builder.document };
+  }
+
+  /** The key policy's estimated size in bytes (tokens counted at their likely length). */
+  public estimatedPolicySize(): number {
+    return this.builder.estimatedSize();
+  }
+
+  private placeUsageGrant(grantee: iam.IGrantable, actions: string[], options: KeyGrantOptions): iam.Grant {
+    const principal = grantee.grantPrincipal;
+    const keyStack = Stack.of(this);
+    const granteeStack = iam.principalIsOwnedResource(principal) ? Stack.of(principal) : undefined;
+    const crossStack = granteeStack !== undefined && granteeStack !== keyStack;
+    const sameAccount = !crossStack || Token.compareStrings(granteeStack.account, keyStack.account) !== 'DIFFERENT';
+
+    if (crossStack && sameAccount && options.viaService !== undefined) {
+      // Delegate to the account, only through the service and only for callers
+      // of this account, and let the grantee's identity policy pick the grantee.
+      const account = new iam.AccountRootPrincipal();
+      const delegated = grantConditions(this, OWNER, this.roles, account, { ...options, callerAccount: options.callerAccount ?? keyStack.account });
+      for (const s of usageStatements(actions, account, delegated, SID.accountViaService)) {
+        this.builder.addStatement(s, `${OWNER}.grantUse`);
+      }
+      const identity = grantConditions(this, OWNER, this.roles, principal, options);
+      let grant: iam.Grant | undefined;
+      for (const s of usageStatements(actions, principal, identity, 'unused')) {
+        const g = iam.Grant.addToPrincipal({ grantee, actions: s.actions, resourceArns: [this.keyArn], conditions: s.conditions });
+        grant = grant ? grant.combine(g) : g;
+      }
+      return grant!;
+    }
+
+    if (crossStack && granteeStack.dependencies.includes(keyStack)) {
+      throw propError(`${OWNER}.grantUse`, 'viaService', `the grantee ${principal} is in stack ${granteeStack.stackName}, which already depends on the key's stack ${keyStack.stackName}; naming it in the key policy would create a dependency cycle.`, 'Pass `viaService` (the grant then becomes an identity policy plus a service-scoped account delegation), or grant from a principal in the key\'s stack.');
+    }
+    const conditions = grantConditions(this, OWNER, this.roles, principal, options);
+    const sid = this.builder.isNamedPrincipal(principal) ? SID.users
+      : isServicePrincipal(this, principal) ? SID.services : SID.accountViaService;
+    let grant: iam.Grant | undefined;
+    for (const s of usageStatements(actions, principal, conditions, sid)) {
+      this.builder.addStatement(s, `${OWNER}.grantUse`);
+      const g = this.policyGrant(grantee, s.actions);
+      grant = grant ? grant.combine(g) : g;
+    }
+    return grant!;
+  }
+
+  /** A Grant object for a statement already recorded in the key policy. */
+  private policyGrant(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    return iam.Grant.addStatementToResourcePolicy({
+      grantee,
+      actions,
+      resourceArns: [this.keyArn],
+      resource: NO_OP_POLICY_RESOURCE(this),
+      statement: new iam.PolicyStatement({ actions, principals: [grantee.grantPrincipal], resources: ['*'] }),
+    });
+  }
+}
+
+const CMK_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey');
+
+/**
+ * `Grant.addStatementToResourcePolicy` needs a resource to add to; the real
+ * statement is already merged into the key policy, so this one records the
+ * grant without adding a duplicate.
+ */
+function NO_OP_POLICY_RESOURCE(key: CustomerManagedKey): iam.IResourceWithPolicy {
+  return {
+    env: key.env,
+    stack: key.stack,
+    node: key.node,
+    applyRemovalPolicy: (p: RemovalPolicy) => key.applyRemovalPolicy(p),
+    addToResourcePolicy: () => ({ statementAdded: true, policyDependable: key }),
+  } as unknown as iam.IResourceWithPolicy;
+}
+
+function validateKeyProps(props: CustomerManagedKeyProps, keySpec: kms.KeySpec, keyUsage: kms.KeyUsage): void {
+  const specs = USAGE_KEY_SPECS[keyUsage] ?? [];
+  if (!specs.includes(keySpec)) {
+    throw propError(OWNER, 'keyUsage', `${keyUsage} is not possible with key spec ${keySpec}.`, `For ${keyUsage} use one of ${specs.join(', ')}; or change keyUsage to match ${keySpec}.`);
+  }
+  const symmetric = keySpec === kms.KeySpec.SYMMETRIC_DEFAULT;
+  if (props.enableKeyRotation === true && !symmetric) {
+    const kind = keySpec.startsWith('HMAC') ? 'HMAC' : 'asymmetric';
+    throw propError(OWNER, 'enableKeyRotation', `KMS cannot rotate ${kind} keys (${keySpec}).`, 'Leave enableKeyRotation unset for this key spec, or use KeySpec.SYMMETRIC_DEFAULT.');
+  }
+  if (props.rotationPeriod !== undefined) {
+    if (!symmetric || props.enableKeyRotation === false) {
+      throw propError(OWNER, 'rotationPeriod', 'is set but the key does not rotate.', 'Remove rotationPeriod, or use a symmetric key with rotation enabled.');
+    }
+    const days = props.rotationPeriod.toDays();
+    if (days < ROTATION_PERIOD_DAYS.min || days > ROTATION_PERIOD_DAYS.max) {
+      throw propError(OWNER, 'rotationPeriod', `${days} days is outside the ${ROTATION_PERIOD_DAYS.min}-${ROTATION_PERIOD_DAYS.max} days KMS allows.`, `Use a Duration between Duration.days(${ROTATION_PERIOD_DAYS.min}) and Duration.days(${ROTATION_PERIOD_DAYS.max}).`);
+    }
+  }
+  if (props.pendingWindow !== undefined) {
+    const days = props.pendingWindow.toDays();
+    if (days < PENDING_WINDOW_DAYS.min || days > PENDING_WINDOW_DAYS.max) {
+      throw propError(OWNER, 'pendingWindow', `${days} days is outside the ${PENDING_WINDOW_DAYS.min}-${PENDING_WINDOW_DAYS.max} days KMS allows.`, `Use a Duration between Duration.days(${PENDING_WINDOW_DAYS.min}) and Duration.days(${PENDING_WINDOW_DAYS.max}).`);
+    }
+  }
+  if (props.alias !== undefined && !Token.isUnresolved(props.alias)) {
+    const name = props.alias.startsWith('alias/') ? props.alias : `alias/${props.alias}`;
+    if (name.startsWith('alias/aws/') || !/^alias\/[a-zA-Z0-9:/_-]+$/.test(name)) {
+      throw propError(OWNER, 'alias', `'${props.alias}' is not a valid customer alias.`, 'Use letters, digits, /, _, - and :, and do not start with aws/ (reserved for AWS-managed keys).');
+    }
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * The role properties shared by a key and its replicas, and how they become
+ * key-policy statements and grant conditions. Internal except for the
+ * `KeyRolesProps` and grant-option structs, which are public API.
+ */
+import { Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { IConstruct } from 'constructs';
+import { KeyPolicyBuilder, SID } from './policy-builder';
+import {
+  actionsFor, ENCRYPTION_CONTEXT_ACTIONS, KeyOperation, SERVICE_USER_ACTIONS, USAGE_OPERATIONS, userOperations,
+} from './roles';
+import { propError } from '../errors';
+
+/**
+ * Who may manage and who may use a key. The key policy is built from these
+ * roles; nothing else is trusted.
+ */
+export interface KeyRolesProps {
+  /**
+   * Principals that manage the key and never use it. They are allowed the
+   * administrative actions (describe, enable/disable, key policy, aliases,
+   * tags, rotation, deletion) and explicitly denied every cryptographic
+   * action, so no IAM policy, not even `kms:*`, can make them users.
+   *
+   * Must be named IAM principals (roles, users or their ARNs), never the
+   * account root or `*`.
+   *
+   * @default - none; the account manages the key (see `allowAccountToAdminister`)
+   */
+  readonly administrators?: iam.IPrincipal[];
+
+  /**
+   * Whether the account root gets the administrative actions, so the
+   * account's IAM administrators can manage the key and it can never be
+   * locked out. The account never gets usage actions.
+   *
+   * Setting this to `false` requires at least one of `administrators`.
+   *
+   * @default true
+   */
+  readonly allowAccountToAdminister?: boolean;
+
+  /**
+   * Principals that use the key with every operation its key usage supports
+   * (ENCRYPT_DECRYPT: encrypt, decrypt, re-encrypt, generate data keys;
+   * SIGN_VERIFY: sign, verify, get the public key; GENERATE_VERIFY_MAC:
+   * generate and verify MACs). They are explicitly denied the
+   * administrative actions.
+   *
+   * @default - none
+   */
+  readonly users?: iam.IPrincipal[];
+
+  /**
+   * Principals that may only encrypt (and generate data keys) with an
+   * ENCRYPT_DECRYPT key.
+   *
+   * @default - none
+   */
+  readonly encryptors?: iam.IPrincipal[];
+
+  /**
+   * Principals that may only decrypt with an ENCRYPT_DECRYPT key.
+   *
+   * @default - none
+   */
+  readonly decryptors?: iam.IPrincipal[];
+
+  /**
+   * Principals that integrated AWS services act for: they may create, list
+   * and revoke grants, only when the grant is for an AWS resource
+   * (`kms:GrantIsForAWSResource`).
+   *
+   * @default - none
+   */
+  readonly serviceUsers?: iam.IPrincipal[];
+
+  /**
+   * Narrow every use of the key by IAM principals to calls made through these
+   * AWS services in this key's region (`kms:ViaService`). Give service names
+   * such as `secretsmanager` or `s3`, or full endpoints such as
+   * `secretsmanager.eu-west-1.amazonaws.com`. Service principals are not
+   * narrowed: they call KMS themselves.
+   *
+   * @default - usage is not narrowed to services
+   */
+  readonly viaServices?: string[];
+
+  /**
+   * Narrow every use of the key to callers from these accounts
+   * (`kms:CallerAccount`).
+   *
+   * @default - usage is not narrowed to accounts
+   */
+  readonly callerAccounts?: string[];
+
+  /**
+   * Encryption-context keys that every encrypt, decrypt, re-encrypt and
+   * data-key call must carry (a `Null` condition on
+   * `kms:EncryptionContext:<key>`).
+   *
+   * @default - no encryption context is required
+   */
+  readonly requiredEncryptionContextKeys?: string[];
+}
+
+/** Options that narrow a grant. */
+export interface KeyGrantOptions {
+  /**
+   * Allow the use only through this AWS service in the key's region
+   * (`kms:ViaService`): a service name such as `secretsmanager`, or a full
+   * endpoint such as `secretsmanager.eu-west-1.amazonaws.com`.
+   *
+   * A grant with `viaService` to a principal of another stack is written as
+   * an account delegation (conditioned on the service and the account) plus an
+   * identity policy, so it never makes the key's stack depend on the grantee's.
+   *
+   * @default - any caller
+   */
+  readonly viaService?: string;
+
+  /**
+   * Allow the use only with exactly this encryption context
+   * (`kms:EncryptionContext:<key>` equals `<value>`, on the actions that take
+   * a context). Must not be empty.
+   *
+   * @default - no encryption context condition
+   */
+  readonly encryptionContext?: { [key: string]: string };
+
+  /**
+   * Allow the use only by callers from this account (`kms:CallerAccount`).
+   *
+   * @default - no account condition
+   */
+  readonly callerAccount?: string;
+}
+
+/** Options for `grantUse`: which operations, and how narrowly. */
+export interface KeyUseGrantOptions extends KeyGrantOptions {
+  /** The cryptographic operations to allow. Must be supported by the key's usage. */
+  readonly operations: KeyOperation[];
+}
+
+type Conditions = Record<string, Record<string, unknown>>;
+
+/** Normalizes `secretsmanager` into `secretsmanager.<region>.amazonaws.com`. */
+export function viaServiceEndpoint(scope: IConstruct, service: string): string {
+  if (Token.isUnresolved(service) || service.includes('.')) return service;
+  return `${service}.${Stack.of(scope).region}.amazonaws.com`;
+}
+
+export function isServicePrincipal(scope: IConstruct, principal: iam.IPrincipal): boolean {
+  const json = Stack.of(scope).resolve(principal.policyFragment.principalJson) as Record<string, unknown>;
+  return Object.keys(json).length > 0 && Object.keys(json).every(k => k === 'Service');
+}
+
+/**
+ * Turns the key-level narrowing and a grant's options into conditions: one
+ * set for the actions that take an encryption context, one for the others.
+ */
+export function grantConditions(
+  scope: IConstruct, owner: string, roles: KeyRolesProps, principal: iam.IPrincipal, options: KeyGrantOptions,
+): { withContext: Conditions; withoutContext: Conditions } {
+  const common: Record<string, unknown> = {};
+  const narrowed = !isServicePrincipal(scope, principal);
+  const keyServices = (roles.viaServices ?? []).map(s => viaServiceEndpoint(scope, s));
+  if (options.viaService !== undefined) {
+    const endpoint = viaServiceEndpoint(scope, options.viaService);
+    if (narrowed && keyServices.length > 0 && !keyServices.includes(endpoint)) {
+      throw propError(owner, 'viaService', `'${options.viaService}' is not one of the key's \`viaServices\` (${keyServices.join(', ')}), so the grant could never be used.`, 'Grant through one of the key\'s services, or add the service to `viaServices`.');
+    }
+    common['kms:ViaService'] = endpoint;
+  } else if (narrowed && keyServices.length > 0) {
+    common['kms:ViaService'] = keyServices.length === 1 ? keyServices[0] : keyServices;
+  }
+  const accounts = roles.callerAccounts ?? [];
+  if (options.callerAccount !== undefined) {
+    if (accounts.length > 0 && !accounts.includes(options.callerAccount)) {
+      throw propError(owner, 'callerAccount', `'${options.callerAccount}' is not one of the key's \`callerAccounts\` (${accounts.join(', ')}).`, 'Grant to a caller of one of those accounts, or add the account to `callerAccounts`.');
+    }
+    common['kms:CallerAccount'] = options.callerAccount;
+  } else if (accounts.length > 0) {
+    common['kms:CallerAccount'] = accounts.length === 1 ? accounts[0] : accounts;
+  }
+
+  const context: Record<string, unknown> = { ...common };
+  if (options.encryptionContext !== undefined) {
+    const entries = Object.entries(options.encryptionContext);
+    if (entries.length === 0) {
+      throw propError(owner, 'encryptionContext', 'is empty, which would narrow nothing.', 'Give at least one key and value (for example `{ tenant: \'acme\' }`), or leave `encryptionContext` out.');
+    }
+    for (const [k, v] of entries) {
+      if (typeof v !== 'string' || (!Token.isUnresolved(v) && v.length === 0)) {
+        throw propError(owner, 'encryptionContext', `has an empty or non-string value for '${k}'.`, 'Every encryption-context value must be a non-empty string.');
+      }
+      context[`kms:EncryptionContext:${k}`] = v;
+    }
+  }
+  const nulls: Record<string, string> = {};
+  for (const k of roles.requiredEncryptionContextKeys ?? []) {
+    if (options.encryptionContext?.[k] === undefined) nulls[`kms:EncryptionContext:${k}`] = 'false';
+  }
+  const withContext: Conditions = {};
+  if (Object.keys(context).length > 0) withContext.StringEquals = context;
+  if (Object.keys(nulls).length > 0) withContext.Null = nulls;
+  const withoutContext: Conditions = Object.keys(common).length > 0 ? { StringEquals: common } : {};
+  return { withContext, withoutContext };
+}
+
+/**
+ * Builds the usage statements for one principal: the actions that take an
+ * encryption context with the context conditions, the others (and
+ * DescribeKey) without.
+ */
+export function usageStatements(actions: string[], principal: iam.IPrincipal, conditions: { withContext: Conditions; withoutContext: Conditions }, sid: string): iam.PolicyStatement[] {
+  const ctx = actions.filter(a => ENCRYPTION_CONTEXT_ACTIONS.includes(a));
+  const other = [...new Set([...actions.filter(a => !ENCRYPTION_CONTEXT_ACTIONS.includes(a)), 'kms:DescribeKey'])].sort();
+  const statements: iam.PolicyStatement[] = [];
+  if (ctx.length > 0) {
+    statements.push(new iam.PolicyStatement({ sid, actions: ctx, principals: [principal], resources: ['*'], conditions: nonEmpty(conditions.withContext) }));
+  }
+  statements.push(new iam.PolicyStatement({ sid: `${sid}Describe`, actions: other, principals: [principal], resources: ['*'], conditions: nonEmpty(conditions.withoutContext) }));
+  return statements;
+}
+
+function nonEmpty(c: Conditions): Conditions | undefined {
+  return Object.keys(c).length > 0 ? c : undefined;
+}
+
+/** Checks that operations fit the key usage. */
+export function assertOperations(owner: string, keyUsage: kms.KeyUsage, operations: KeyOperation[]): void {
+  if (operations.length === 0) {
+    throw propError(owner, 'operations', 'is empty.', 'Name at least one KeyOperation, for example KeyOperation.DECRYPT.');
+  }
+  const supported = USAGE_OPERATIONS[keyUsage];
+  for (const op of operations) {
+    if (!supported.includes(op)) {
+      throw propError(owner, 'operations', `${op} is not possible with a ${keyUsage} key.`, `Use one of ${supported.join(', ')}, or a key whose keyUsage supports ${op}.`);
+    }
+  }
+}
+
+/** Writes the role statements of `KeyRolesProps` into a policy builder. */
+export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyBuilder, roles: KeyRolesProps, keyUsage: kms.KeyUsage): void {
+  const allowAccount = roles.allowAccountToAdminister ?? true;
+  const administrators = roles.administrators ?? [];
+  if (!allowAccount && administrators.length === 0) {
+    throw propError(owner, 'allowAccountToAdminister', 'is false and `administrators` is empty, so no principal could ever manage the key again (a KMS lockout).', 'Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).');
+  }
+  if (allowAccount) builder.addAccountAdministration();
+  builder.addAdministrators(administrators, `${owner}.administrators`);
+
+  const named: Array<[string, iam.IPrincipal[], KeyOperation[]]> = [
+    ['users', roles.users ?? [], [...userOperations(keyUsage)]],
+    ['encryptors', roles.encryptors ?? [], [KeyOperation.ENCRYPT]],
+    ['decryptors', roles.decryptors ?? [], [KeyOperation.DECRYPT]],
+  ];
+  for (const [property, principals, operations] of named) {
+    if (principals.length === 0) continue;
+    if (property !== 'users') {
+      assertOperations(`${owner}.${property}`, keyUsage, operations);
+    }
+    for (const principal of principals) {
+      assertUsablePrincipal(scope, builder, `${owner}.${property}`, principal);
+      const conditions = grantConditions(scope, owner, roles, principal, {});
+      for (const s of usageStatements(actionsFor(operations), principal, conditions, SID.users)) {
+        builder.addStatement(s, `\`${owner}.${property}\``);
+      }
+    }
+  }
+
+  for (const principal of roles.serviceUsers ?? []) {
+    assertUsablePrincipal(scope, builder, `${owner}.serviceUsers`, principal);
+    builder.addStatement(new iam.PolicyStatement({
+      sid: SID.serviceUsers,
+      actions: [...SERVICE_USER_ACTIONS],
+      principals: [principal],
+      resources: ['*'],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }), `\`${owner}.serviceUsers\``);
+  }
+}
+
+function assertUsablePrincipal(scope: IConstruct, builder: KeyPolicyBuilder, property: string, principal: iam.IPrincipal): void {
+  if (!builder.isNamedPrincipal(principal) && !isServicePrincipal(scope, principal)) {
+    throw propError(property, '', 'must list named IAM principals (roles, users, or their ARNs) or AWS service principals, not the account root or "*": that would give the whole account the use of the key.', 'Name the roles that need the key; to allow use through a service for the whole account, call grantUse() with `viaService`.');
+  }
+}
