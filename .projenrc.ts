@@ -111,10 +111,20 @@ testTask.spawn(project.addTask('integ:verify', {
   exec: 'bash scripts/integ-verify.sh',
 }));
 
+const INTEG_APP = '--app "npx ts-node --project test/tsconfig.json {filePath}"';
+project.addTask('integ:snapshot', {
+  description: 'Re-synthesize the snapshots of changed integ tests WITHOUT deploying (review the diff before committing)',
+  steps: [
+    { exec: `integ-runner --directory integ --language typescript ${INTEG_APP} --parallel-regions us-east-1 --dry-run --update-on-failed`, receiveArgs: true },
+    { exec: 'find integ -maxdepth 2 -path "*.snapshot/asset.*" -exec rm -rf {} +' },
+  ],
+});
 project.addTask('integ:deploy', {
   description: 'Deploy every integ test to the current AWS account, run its assertions, update snapshots',
-  exec: 'integ-runner --directory integ --language typescript --update-on-failed --parallel-regions us-east-1',
-  receiveArgs: true,
+  steps: [
+    { exec: `integ-runner --directory integ --language typescript ${INTEG_APP} --parallel-regions us-east-1 --update-on-failed --force`, receiveArgs: true },
+    { exec: 'find integ -maxdepth 2 -path "*.snapshot/asset.*" -exec rm -rf {} +' },
+  ],
 });
 
 // --- the example app: synthesize, run every nag pack and cfn-lint, print the table ---

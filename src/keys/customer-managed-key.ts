@@ -3,13 +3,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import {
-  applyRoles, assertOperations, grantConditions, isServicePrincipal, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions, usageStatements,
+  applyRoles, assertOperations, grantConditions, isServicePrincipal, usageStatements,
 } from './key-roles';
 import { expandActions, KeyPolicyBuilder, SID } from './policy-builder';
 import {
   actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
   USAGE_KEY_SPECS,
 } from './roles';
+import { KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
 import { propError } from '../errors';
 
 /** Properties of a `CustomerManagedKey`. */

@@ -1,4 +1,4 @@
 export * from './customer-managed-key';
 export * from './replica';
-export { KeyRolesProps, KeyGrantOptions, KeyUseGrantOptions } from './key-roles';
+export * from './types';
 export { KeyOperation } from './roles';

@@ -11,138 +11,8 @@ import { KeyPolicyBuilder, SID } from './policy-builder';
 import {
   actionsFor, ENCRYPTION_CONTEXT_ACTIONS, KeyOperation, SERVICE_USER_ACTIONS, USAGE_OPERATIONS, userOperations,
 } from './roles';
+import { KeyGrantOptions, KeyRolesProps } from './types';
 import { propError } from '../errors';
-
-/**
- * Who may manage and who may use a key. The key policy is built from these
- * roles; nothing else is trusted.
- */
-export interface KeyRolesProps {
-  /**
-   * Principals that manage the key and never use it. They are allowed the
-   * administrative actions (describe, enable/disable, key policy, aliases,
-   * tags, rotation, deletion) and explicitly denied every cryptographic
-   * action, so no IAM policy, not even `kms:*`, can make them users.
-   *
-   * Must be named IAM principals (roles, users or their ARNs), never the
-   * account root or `*`.
-   *
-   * @default - none; the account manages the key (see `allowAccountToAdminister`)
-   */
-  readonly administrators?: iam.IPrincipal[];
-
-  /**
-   * Whether the account root gets the administrative actions, so the
-   * account's IAM administrators can manage the key and it can never be
-   * locked out. The account never gets usage actions.
-   *
-   * Setting this to `false` requires at least one of `administrators`.
-   *
-   * @default true
-   */
-  readonly allowAccountToAdminister?: boolean;
-
-  /**
-   * Principals that use the key with every operation its key usage supports
-   * (ENCRYPT_DECRYPT: encrypt, decrypt, re-encrypt, generate data keys;
-   * SIGN_VERIFY: sign, verify, get the public key; GENERATE_VERIFY_MAC:
-   * generate and verify MACs). They are explicitly denied the
-   * administrative actions.
-   *
-   * @default - none
-   */
-  readonly users?: iam.IPrincipal[];
-
-  /**
-   * Principals that may only encrypt (and generate data keys) with an
-   * ENCRYPT_DECRYPT key.
-   *
-   * @default - none
-   */
-  readonly encryptors?: iam.IPrincipal[];
-
-  /**
-   * Principals that may only decrypt with an ENCRYPT_DECRYPT key.
-   *
-   * @default - none
-   */
-  readonly decryptors?: iam.IPrincipal[];
-
-  /**
-   * Principals that integrated AWS services act for: they may create, list
-   * and revoke grants, only when the grant is for an AWS resource
-   * (`kms:GrantIsForAWSResource`).
-   *
-   * @default - none
-   */
-  readonly serviceUsers?: iam.IPrincipal[];
-
-  /**
-   * Narrow every use of the key by IAM principals to calls made through these
-   * AWS services in this key's region (`kms:ViaService`). Give service names
-   * such as `secretsmanager` or `s3`, or full endpoints such as
-   * `secretsmanager.eu-west-1.amazonaws.com`. Service principals are not
-   * narrowed: they call KMS themselves.
-   *
-   * @default - usage is not narrowed to services
-   */
-  readonly viaServices?: string[];
-
-  /**
-   * Narrow every use of the key to callers from these accounts
-   * (`kms:CallerAccount`).
-   *
-   * @default - usage is not narrowed to accounts
-   */
-  readonly callerAccounts?: string[];
-
-  /**
-   * Encryption-context keys that every encrypt, decrypt, re-encrypt and
-   * data-key call must carry (a `Null` condition on
-   * `kms:EncryptionContext:<key>`).
-   *
-   * @default - no encryption context is required
-   */
-  readonly requiredEncryptionContextKeys?: string[];
-}
-
-/** Options that narrow a grant. */
-export interface KeyGrantOptions {
-  /**
-   * Allow the use only through this AWS service in the key's region
-   * (`kms:ViaService`): a service name such as `secretsmanager`, or a full
-   * endpoint such as `secretsmanager.eu-west-1.amazonaws.com`.
-   *
-   * A grant with `viaService` to a principal of another stack is written as
-   * an account delegation (conditioned on the service and the account) plus an
-   * identity policy, so it never makes the key's stack depend on the grantee's.
-   *
-   * @default - any caller
-   */
-  readonly viaService?: string;
-
-  /**
-   * Allow the use only with exactly this encryption context
-   * (`kms:EncryptionContext:<key>` equals `<value>`, on the actions that take
-   * a context). Must not be empty.
-   *
-   * @default - no encryption context condition
-   */
-  readonly encryptionContext?: { [key: string]: string };
-
-  /**
-   * Allow the use only by callers from this account (`kms:CallerAccount`).
-   *
-   * @default - no account condition
-   */
-  readonly callerAccount?: string;
-}
-
-/** Options for `grantUse`: which operations, and how narrowly. */
-export interface KeyUseGrantOptions extends KeyGrantOptions {
-  /** The cryptographic operations to allow. Must be supported by the key's usage. */
-  readonly operations: KeyOperation[];
-}
 
 type Conditions = Record<string, Record<string, unknown>>;
 
@@ -211,18 +81,25 @@ export function grantConditions(
 }
 
 /**
- * Builds the usage statements for one principal: the actions that take an
- * encryption context with the context conditions, the others (and
- * DescribeKey) without.
+ * Builds the usage statements for one principal. Actions that take an
+ * encryption context carry the context conditions; the others (and
+ * `kms:DescribeKey`, when `describe` is set) go into a second statement
+ * without them, or into the same one when there is no context condition.
  */
-export function usageStatements(actions: string[], principal: iam.IPrincipal, conditions: { withContext: Conditions; withoutContext: Conditions }, sid: string): iam.PolicyStatement[] {
-  const ctx = actions.filter(a => ENCRYPTION_CONTEXT_ACTIONS.includes(a));
-  const other = [...new Set([...actions.filter(a => !ENCRYPTION_CONTEXT_ACTIONS.includes(a)), 'kms:DescribeKey'])].sort();
+export function usageStatements(
+  actions: string[], principal: iam.IPrincipal, conditions: { withContext: Conditions; withoutContext: Conditions }, sid: string, describe = false,
+): iam.PolicyStatement[] {
+  const all = [...new Set([...actions, ...(describe ? ['kms:DescribeKey'] : [])])].sort();
+  const contextNarrows = JSON.stringify(conditions.withContext) !== JSON.stringify(conditions.withoutContext);
+  const ctx = contextNarrows ? all.filter(a => ENCRYPTION_CONTEXT_ACTIONS.includes(a)) : all;
+  const other = contextNarrows ? all.filter(a => !ENCRYPTION_CONTEXT_ACTIONS.includes(a)) : [];
   const statements: iam.PolicyStatement[] = [];
   if (ctx.length > 0) {
     statements.push(new iam.PolicyStatement({ sid, actions: ctx, principals: [principal], resources: ['*'], conditions: nonEmpty(conditions.withContext) }));
   }
-  statements.push(new iam.PolicyStatement({ sid: `${sid}Describe`, actions: other, principals: [principal], resources: ['*'], conditions: nonEmpty(conditions.withoutContext) }));
+  if (other.length > 0) {
+    statements.push(new iam.PolicyStatement({ sid: `${sid}WithoutContext`, actions: other, principals: [principal], resources: ['*'], conditions: nonEmpty(conditions.withoutContext) }));
+  }
   return statements;
 }
 
@@ -266,8 +143,8 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
     for (const principal of principals) {
       assertUsablePrincipal(scope, builder, `${owner}.${property}`, principal);
       const conditions = grantConditions(scope, owner, roles, principal, {});
-      for (const s of usageStatements(actionsFor(operations), principal, conditions, SID.users)) {
-        builder.addStatement(s, `\`${owner}.${property}\``);
+      for (const s of usageStatements(actionsFor(operations), principal, conditions, SID.users, true)) {
+        builder.addStatement(s, `\`${owner}.${property}\``, true);
       }
     }
   }
@@ -280,7 +157,7 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
       principals: [principal],
       resources: ['*'],
       conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
-    }), `\`${owner}.serviceUsers\``);
+    }), `\`${owner}.serviceUsers\``, true);
   }
 }
 

@@ -82,10 +82,13 @@ export class KeyPolicyBuilder {
   /**
    * Adds a statement, merging it into an existing one with the same effect,
    * actions, resources, conditions and Sid. Refuses what would break the role
-   * model, and records which named principals are administrators and users
-   * (each named user or administrator also lands in the matching Deny).
+   * model, and records which named principals are administrators and users.
+   * Named administrators always land in the administrators' Deny of every
+   * cryptographic action; named users land in the users' Deny of management
+   * when `denyRole` is set (the `users`-style properties). Grantees are not
+   * added to that Deny: it would double the policy size per grantee.
    */
-  public addStatement(statement: iam.PolicyStatement, label = 'a grant'): void {
+  public addStatement(statement: iam.PolicyStatement, label = 'a grant', denyRole = false): void {
     const actions = expandActions(statement.actions);
     this.assertNoWildcardAction(statement.effect, actions);
     this.assertBoundedStar(statement);
@@ -121,8 +124,9 @@ export class KeyPolicyBuilder {
       this.document.addStatements(copy);
     }
     for (const p of named) {
-      const deny = this.roleOf(p) === 'administrator' ? this.adminDeny : this.roleOf(p) === 'user' ? this.userDeny : undefined;
-      if (deny) this.addDenyPrincipal(deny, p);
+      const role = this.roleOf(p);
+      if (role === 'administrator') this.addDenyPrincipal(this.adminDeny, p);
+      if (role === 'user' && denyRole) this.addDenyPrincipal(this.userDeny, p);
     }
   }
 
@@ -225,7 +229,8 @@ export class KeyPolicyBuilder {
   }
 
   private assertBoundedStar(statement: iam.PolicyStatement): void {
-    const json = Stack.of(this.scope).resolve(statement.toStatementJson()) as { Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
+    type StatementJson = { Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
+    const json = Stack.of(this.scope).resolve(statement.toStatementJson()) as StatementJson;
     const principal = json.Principal;
     const isStar = principal === '*' || (typeof principal === 'object' && principal !== null && asArray((principal as Record<string, unknown>).AWS).includes('*'));
     if (!isStar || statement.effect !== iam.Effect.ALLOW) return;

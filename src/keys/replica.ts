@@ -3,9 +3,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CustomerManagedKey } from './customer-managed-key';
-import { applyRoles, assertOperations, grantConditions, KeyRolesProps, KeyUseGrantOptions, usageStatements } from './key-roles';
+import { applyRoles, assertOperations, grantConditions, usageStatements } from './key-roles';
 import { KeyPolicyBuilder, SID } from './policy-builder';
 import { actionsFor, PENDING_WINDOW_DAYS } from './roles';
+import { KeyRolesProps, KeyUseGrantOptions } from './types';
 import { propError } from '../errors';
 
 /** Properties of a `CustomerManagedKeyReplica`. */

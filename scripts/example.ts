@@ -1,0 +1,50 @@
+/**
+ * `npm run example`: synthesizes examples/app.ts into cdk.out, runs every
+ * cdk-nag pack and cfn-lint on each stack, prints one table and exits
+ * non-zero on any finding.
+ */
+import { rmSync } from 'fs';
+import { Stack } from 'aws-cdk-lib';
+import { buildApp } from '../examples/app';
+import { cfnLint, describeFindings, Finding, nagFindings } from '../test/support/compliance';
+
+const outdir = 'cdk.out';
+rmSync(outdir, { recursive: true, force: true });
+const app = buildApp(outdir);
+const assembly = app.synth();
+
+const stacks = app.node.findAll().filter((c): c is Stack => Stack.isStack(c));
+const rows: string[][] = [];
+const all: Finding[] = [];
+let packNames: string[] = [];
+for (const stack of stacks) {
+  const artifact = assembly.getStackByName(stack.stackName);
+  const template = artifact.template;
+  const nag = nagFindings(stack);
+  packNames = Object.keys(nag);
+  const lint = cfnLint(template, [stack.region]);
+  const errors = lint.filter(f => f.level === 'error').length;
+  const warnings = lint.length - errors;
+  rows.push([
+    stack.stackName,
+    String(Object.keys(template.Resources ?? {}).length),
+    ...packNames.map(p => String(nag[p].length)),
+    String(errors),
+    String(warnings),
+  ]);
+  all.push(...Object.values(nag).flat(), ...lint);
+}
+
+const header = ['Stack', 'Resources', ...packNames, 'cfn-lint errors', 'cfn-lint warnings'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+console.log(line(header));
+console.log(`|${widths.map(w => '-'.repeat(w + 2)).join('|')}|`);
+rows.forEach(r => console.log(line(r)));
+console.log(`\nSynthesized ${stacks.length} stack(s) into ${outdir}/.`);
+
+if (all.length > 0) {
+  console.error(`\n${all.length} finding(s):\n${describeFindings(all)}`);
+  process.exit(1);
+}
+console.log('No findings.');
