@@ -146,8 +146,9 @@ export class KeyPolicyBuilder {
    * unresolved token (a role ARN, an account ID) at its longest likely size.
    */
   public estimatedSize(): number {
-    const resolved = Stack.of(this.scope).resolve(this.document.toJSON());
-    return JSON.stringify(resolved, (_k, v) => estimateIntrinsic(v)).length;
+    const stack = Stack.of(this.scope);
+    const resolved = stack.resolve(this.document.toJSON());
+    return JSON.stringify(resolved, (_k, v) => estimateIntrinsic(stack.stackName, v)).length;
   }
 
   /** Validation messages for the finished policy (size, lockout). */
@@ -271,16 +272,42 @@ function asArray(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [v];
 }
 
-/** Replaces CloudFormation intrinsics with a string as long as the value they will likely become. */
-function estimateIntrinsic(v: unknown): unknown {
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const keys = Object.keys(v);
-    if (keys.length === 1 && (keys[0].startsWith('Fn::') || keys[0] === 'Ref')) {
-      // An IAM role ARN with a generated name is about 100 characters.
-      return 'x'.repeat(100);
-    }
+/** Longest likely values of the pseudo parameters. */
+const PSEUDO_LENGTHS: Record<string, number> = {
+  'AWS::Partition': 'aws-iso-b'.length + 1,
+  'AWS::AccountId': 12,
+  'AWS::Region': 'ap-southeast-5'.length,
+  'AWS::URLSuffix': 'amazonaws.com.cn'.length,
+};
+
+/**
+ * Replaces CloudFormation intrinsics with a string as long as the value they
+ * will likely become: pseudo parameters at their longest, an IAM role ARN at
+ * `arn:<partition>:iam::<account>:role/` plus the name CloudFormation will
+ * generate (stack name + logical ID + a 13-character suffix, at most 64), and
+ * anything else at 100 characters.
+ */
+function estimateIntrinsic(stackName: string, v: unknown): unknown {
+  const length = estimateLength(stackName, v);
+  return length === undefined ? v : 'x'.repeat(length);
+}
+
+function estimateLength(stackName: string, v: unknown): number | undefined {
+  if (typeof v === 'string') return v.length;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !(keys[0].startsWith('Fn::') || keys[0] === 'Ref')) return undefined;
+  const [fn, arg] = [keys[0], (v as Record<string, unknown>)[keys[0]]];
+  if (fn === 'Ref' && typeof arg === 'string' && PSEUDO_LENGTHS[arg] !== undefined) return PSEUDO_LENGTHS[arg];
+  if (fn === 'Fn::Join' && Array.isArray(arg) && Array.isArray(arg[1])) {
+    const parts = (arg[1] as unknown[]).map(p => estimateLength(stackName, p) ?? 100);
+    return parts.reduce((a, b) => a + b, 0) + String(arg[0]).length * Math.max(0, parts.length - 1);
   }
-  return v;
+  if (fn === 'Fn::GetAtt' && Array.isArray(arg) && arg[1] === 'Arn' && typeof arg[0] === 'string') {
+    const generatedName = Math.min(64, stackName.length + 1 + arg[0].length + 13);
+    return 'arn:aws-iso-b:iam::123456789012:role/'.length + generatedName;
+  }
+  return 100;
 }
 
 export function describePrincipal(scope: IConstruct, principal: iam.IPrincipal): string {
