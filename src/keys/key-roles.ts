@@ -151,12 +151,14 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
 
   for (const principal of roles.serviceUsers ?? []) {
     assertUsablePrincipal(scope, builder, `${owner}.serviceUsers`, principal);
+    // The key-level narrowing (services, accounts) applies to grants too.
+    const narrowing = grantConditions(scope, owner, roles, principal, {}).withoutContext;
     builder.addStatement(new iam.PolicyStatement({
       sid: SID.serviceUsers,
       actions: [...SERVICE_USER_ACTIONS],
       principals: [principal],
       resources: ['*'],
-      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      conditions: { ...narrowing, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     }), `\`${owner}.serviceUsers\``, true);
   }
 }

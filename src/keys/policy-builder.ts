@@ -99,7 +99,7 @@ export class KeyPolicyBuilder {
         if (this.isNamedPrincipal(p)) {
           if (role) this.claim(p, role, label);
           named.push(p);
-        } else if (role === 'user' && this.isAccountRoot(p) && !hasConditionKey(statement, 'kms:ViaService')) {
+        } else if (role === 'user' && (this.isAccountRoot(p) || this.isStar(p)) && !hasConditionKey(statement, 'kms:ViaService')) {
           throw new Error(`${label} would let every principal of the account use this key directly. Account-wide use is allowed only through an AWS service: pass \`viaService\` (for example 'secretsmanager'), or grant the named roles that need the key.`);
         }
       }
@@ -189,6 +189,11 @@ export class KeyPolicyBuilder {
       throw new Error(`A key-policy statement mixes management actions (${admin.join(', ')}) with usage actions (${crypto.join(', ')}). Administrators manage and users use: grant them separately, with grantAdmin() or \`administrators\` for one and grantEncryptDecrypt()/grantUse() or \`users\` for the other.`);
     }
     return crypto.length > 0 ? 'user' : admin.length > 0 ? 'administrator' : undefined;
+  }
+
+  private isStar(principal: iam.IPrincipal): boolean {
+    const json = Stack.of(this.scope).resolve(principal.policyFragment.principalJson) as Record<string, unknown[]>;
+    return (json.AWS ?? []).includes('*');
   }
 
   private isAccountRoot(principal: iam.IPrincipal): boolean {
@@ -319,7 +324,7 @@ export function describePrincipal(scope: IConstruct, principal: iam.IPrincipal):
 }
 
 /** Every KMS action the role model knows, for expanding wildcards like `kms:ReEncrypt*`. */
-const KNOWN_ACTIONS = [...new Set([...adminActions(true), ...CRYPTO_ACTIONS, 'kms:GetPublicKey'])];
+const KNOWN_ACTIONS = [...new Set([...adminActions(true), ...CRYPTO_ACTIONS])];
 
 /** Expands `kms:Xyz*` wildcards into the known actions they match, so statements stay explicit. */
 export function expandActions(actions: string[]): string[] {

@@ -69,6 +69,7 @@ export const CRYPTO_ACTIONS: readonly string[] = [
   'kms:GenerateDataKeyPairWithoutPlaintext',
   'kms:GenerateDataKeyWithoutPlaintext',
   'kms:GenerateMac',
+  'kms:GetPublicKey',
   'kms:ReEncryptFrom',
   'kms:ReEncryptTo',
   'kms:Sign',
@@ -175,7 +176,7 @@ export function actionsFor(operations: readonly KeyOperation[]): string[] {
 
 /** Whether an action is a cryptographic (usage) action. */
 export function isCryptoAction(action: string): boolean {
-  return CRYPTO_ACTIONS.includes(action) || action === 'kms:GetPublicKey';
+  return CRYPTO_ACTIONS.includes(action);
 }
 
 /** Whether an action changes the key (an administrative write). */

@@ -95,7 +95,7 @@ describe('roles', () => {
     expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: roleArn('AdminC75D2A91') }, Resource: '*' });
     expect(asArray(deny.Action).sort()).toEqual([
       'kms:CreateGrant', 'kms:Decrypt', 'kms:DeriveSharedSecret', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair',
-      'kms:GenerateDataKeyPairWithoutPlaintext', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:GenerateMac', 'kms:ReEncryptFrom',
+      'kms:GenerateDataKeyPairWithoutPlaintext', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:GenerateMac', 'kms:GetPublicKey', 'kms:ReEncryptFrom',
       'kms:ReEncryptTo', 'kms:Sign', 'kms:Verify', 'kms:VerifyMac',
     ]);
   });
@@ -347,6 +347,8 @@ describe('bad configurations fail at synth time with the property and the fix', 
       /viaService: 's3' is not one of the key's `viaServices`/],
     ['an account-wide usage grant without a service', f => new CustomerManagedKey(f.stack, 'Key').grantDecrypt(new iam.AccountRootPrincipal()),
       /would let every principal of the account use this key directly.*viaService/],
+    ['account-wide use through Principal "*" bounded only by an account', f => new CustomerManagedKey(f.stack, 'Key').grantUse(new iam.AnyPrincipal(), { operations: [KeyOperation.DECRYPT], callerAccount: '111111111111' }),
+      /would let every principal of the account use this key directly/],
     ['rotation period on a key that does not rotate', f => new CustomerManagedKey(f.stack, 'Key', { enableKeyRotation: false, rotationPeriod: Duration.days(365) }),
       /rotationPeriod: is set but the key does not rotate/],
   ];
