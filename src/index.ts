@@ -3,3 +3,5 @@
  * kept apart and joined by least-privilege grants.
  */
 export * from './keys';
+export * from './secrets';
+export * from './rotation';

@@ -1,0 +1,3 @@
+export * from './rotation';
+export * from './rotation-function';
+export * from './schedule';

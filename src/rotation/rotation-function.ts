@@ -1,0 +1,422 @@
+import { createHash } from 'crypto';
+import * as path from 'path';
+import { Aws, Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, IDependable } from 'constructs';
+import { RotationStrategy } from './rotation';
+import { propError } from '../errors';
+import { CustomerManagedKey } from '../keys/customer-managed-key';
+import { KeyOperation } from '../keys/roles';
+import { DatabaseEngine, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PASSWORD_LENGTH, PasswordPolicy } from '../secrets/types';
+
+/** Properties of a `RotationFunction`. */
+export interface RotationFunctionProps {
+  /** The database engine it rotates. MySQL and MariaDB share one handler. */
+  readonly engine: DatabaseEngine;
+
+  /** The rotation strategy. */
+  readonly strategy: RotationStrategy;
+
+  /** The VPC the function runs in (the database's). */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Where in the VPC the function runs.
+   *
+   * @default - the private subnets with egress, else the isolated ones
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The function's security groups.
+   *
+   * @default - one security group, all outbound traffic allowed
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * The password policy of the secrets it rotates.
+   *
+   * @default - 32 characters, without space, quotes, backslash, slash and @
+   */
+  readonly passwordPolicy?: PasswordPolicy;
+
+  /**
+   * Whether TLS to the database is required (never a silent fallback).
+   *
+   * @default true
+   */
+  readonly requireTls?: boolean;
+
+  /**
+   * A CA bundle file inside the function to trust, besides the RDS CAs.
+   *
+   * @default - the RDS CAs and Node's trust store
+   */
+  readonly tlsCaFile?: string;
+
+  /**
+   * How many rotations may run at once. Secrets Manager retries throttled
+   * rotations.
+   *
+   * @default 10
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
+   * How long one rotation step may take.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * How long the function's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Create the Secrets Manager interface endpoint in the function's subnets.
+   * Without it, the subnets need a route to Secrets Manager (a NAT gateway or
+   * an existing endpoint): the function calls the Secrets Manager API.
+   *
+   * @default false
+   */
+  readonly createSecretsManagerEndpoint?: boolean;
+}
+
+/** Secrets whose permissions one managed policy holds; keeps each policy under the 6,144-character limit. */
+const SECRETS_PER_POLICY = 20;
+/** A role holds at most 10 managed policies (default quota); one is the logging/network policy. */
+const MAX_SECRET_POLICIES = 9;
+const HANDLER_ASSET: Record<DatabaseEngine, string> = {
+  [DatabaseEngine.POSTGRES]: 'postgres',
+  [DatabaseEngine.MYSQL]: 'mysql',
+  [DatabaseEngine.MARIADB]: 'mysql',
+};
+
+interface RotatedSecret {
+  readonly secret: secretsmanager.ISecret;
+  readonly key: kms.IKey;
+  readonly masterSecret?: secretsmanager.ISecret;
+}
+
+/**
+ * The Lambda function that rotates database secrets: one per engine,
+ * strategy and network placement per stack, shared by every secret that
+ * uses it (`RotationFunction.shared`), or created explicitly to share it
+ * across stacks.
+ *
+ * - Node.js handler written in TypeScript, bundled at build time; TLS
+ *   required by default; passwords generated in the function.
+ * - Its role has no AWS managed policy and no inline policy: customer-managed
+ *   policies allow exactly DescribeSecret, GetSecretValue, PutSecretValue and
+ *   UpdateSecretVersionStage on the secrets it rotates, `kms:Decrypt` and
+ *   `kms:GenerateDataKey` on their keys only through Secrets Manager and only
+ *   for those secrets, and GetSecretValue on master secrets.
+ * - A KMS-encrypted log group with retention, reserved concurrency, a
+ *   KMS-encrypted dead-letter queue, a place in the VPC, and an invoke
+ *   permission for Secrets Manager limited to this account.
+ */
+export class RotationFunction extends Construct implements iam.IGrantable {
+  /**
+   * The stack's shared function for these properties: created on first use,
+   * reused by every later secret with the same engine, strategy, network
+   * placement and password policy.
+   */
+  public static shared(scope: Construct, props: RotationFunctionProps): RotationFunction {
+    const stack = Stack.of(scope);
+    const id = `RotationFunction${props.engine === DatabaseEngine.MARIADB ? 'mysql' : props.engine}${props.strategy === RotationStrategy.SINGLE_USER ? 'SingleUser' : 'AlternatingUsers'}${placementHash(stack, props)}`;
+    const existing = stack.node.tryFindChild(id);
+    if (existing instanceof RotationFunction) return existing;
+    return new RotationFunction(stack, id, props);
+  }
+
+  /** The Lambda function. */
+  public readonly function: lambda.Function;
+  /** Its execution role. */
+  public readonly role: iam.Role;
+  /** The key of its log group and dead-letter queue. */
+  public readonly key: CustomerManagedKey;
+  /** Its log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** Its dead-letter queue. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The engine it rotates. */
+  public readonly engine: DatabaseEngine;
+  /** The strategy it implements. */
+  public readonly strategy: RotationStrategy;
+  /** The password policy it applies. */
+  public readonly passwordPolicy: PasswordPolicy;
+  /** Its network connections (security groups). */
+  public readonly connections: ec2.Connections;
+  /** The permission that lets Secrets Manager (of this account only) invoke it. */
+  public readonly invokePermission: lambda.CfnPermission;
+  /** The principal to grant to: its role. */
+  public readonly grantPrincipal: iam.IPrincipal;
+
+  private readonly rotated: RotatedSecret[] = [];
+  private readonly policies = new Map<string, iam.CfnManagedPolicy>();
+
+  constructor(scope: Construct, id: string, props: RotationFunctionProps) {
+    super(scope, id);
+    this.engine = props.engine;
+    this.strategy = props.strategy;
+    this.passwordPolicy = validatePasswordPolicy('RotationFunction', props.passwordPolicy);
+    const concurrency = props.reservedConcurrentExecutions ?? 10;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw propError('RotationFunction', 'reservedConcurrentExecutions', `${concurrency} is not a positive whole number.`, 'Use at least 1 (10 by default).');
+    }
+    const timeout = props.timeout ?? Duration.seconds(30);
+    if (timeout.toSeconds() < 5 || timeout.toSeconds() > 900) {
+      throw propError('RotationFunction', 'timeout', `${timeout.toHumanString()} is outside 5 seconds to 15 minutes.`, 'Use Duration.seconds(30) or similar.');
+    }
+
+    this.key = new CustomerManagedKey(this, 'Key', {
+      description: `Encrypts the logs and dead-letter queue of ${this.node.path}`,
+    });
+    const logGroupName = `/cdk-kms-secrets/rotation/${Names.uniqueResourceName(this, { maxLength: 200 })}`;
+    this.key.grantUse(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`), {
+      operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT],
+      encryptionContext: { 'aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Stack.of(this).region}:${Stack.of(this).account}:log-group:${logGroupName}` },
+    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName,
+      encryptionKey: this.key,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Rotates ${props.engine} secrets (${props.strategy})`,
+    });
+    this.grantPrincipal = this.role;
+
+    const securityGroups = props.securityGroups ?? [new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Rotation function ${this.node.path}: reaches the database and Secrets Manager`,
+      allowAllOutbound: true,
+    })];
+    this.connections = new ec2.Connections({ securityGroups });
+    const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc));
+
+    // Logging and networking: the only statements AWS cannot scope to named
+    // resources (log streams are named by Lambda; DescribeNetworkInterfaces
+    // takes "*"). Kept in their own policy so nothing else hides among them.
+    const runtimePolicy = new iam.ManagedPolicy(this, 'LoggingAndNetworkPolicy', {
+      description: 'Lambda logging to its own log group, and the ENI actions a VPC function needs',
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [`arn:${Aws.PARTITION}:logs:${Stack.of(this).region}:${Stack.of(this).account}:log-group:${logGroupName}:log-stream:*`],
+        }),
+        new iam.PolicyStatement({
+          actions: ['ec2:DescribeNetworkInterfaces'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${Stack.of(this).region}:${Stack.of(this).account}:vpc/${props.vpc.vpcId}` } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['sqs:SendMessage'],
+          resources: [this.deadLetterQueue.queueArn],
+        }),
+      ],
+    });
+    this.key.grantUse(this.role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
+
+    const environment: Record<string, string> = {
+      ROTATION_STRATEGY: props.strategy,
+      ROTATION_PASSWORD_LENGTH: String(this.passwordPolicy.length),
+      ROTATION_EXCLUDE_CHARACTERS: this.passwordPolicy.excludeCharacters!,
+      ROTATION_REQUIRE_TLS: String(props.requireTls ?? true),
+      // Node.js in Lambda trusts the RDS CAs only through this file.
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    };
+    if (props.tlsCaFile) environment.ROTATION_TLS_CA_FILE = props.tlsCaFile;
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: `Rotates ${props.engine} secrets (${props.strategy}); cdk-kms-secrets`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'rotation', 'runtime', `${HANDLER_ASSET[props.engine]}-handler`)),
+      // An immutable view of the role: aws-cdk-lib adds nothing to it (every
+      // permission is in our managed policies), and the function's DependsOn
+      // does not repeat the dependency its Role GetAtt already makes.
+      role: iam.Role.fromRoleArn(this, 'FunctionRole', this.role.roleArn, { mutable: false }),
+      timeout,
+      memorySize: 256,
+      reservedConcurrentExecutions: concurrency,
+      logGroup: this.logGroup,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? defaultSubnets(props.vpc),
+      securityGroups,
+      environment,
+    });
+    // The dead-letter queue is set on the L1 so that aws-cdk-lib does not add
+    // an inline policy for it: sqs:SendMessage is in the managed policy above.
+    (this.function.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: this.deadLetterQueue.queueArn };
+    this.function.node.addDependency(runtimePolicy);
+    this.invokePermission = new lambda.CfnPermission(this, 'InvokedBySecretsManager', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.function.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: Stack.of(this).account,
+    });
+
+    if (props.createSecretsManagerEndpoint) {
+      props.vpc.addInterfaceEndpoint(`${id}SecretsManagerEndpoint`, {
+        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: { subnets: subnets.subnets },
+        securityGroups,
+        privateDnsEnabled: true,
+      });
+    }
+
+  }
+
+  /**
+   * Allow this function to rotate a secret: read, write and re-stage exactly
+   * that secret, and use its key only through Secrets Manager for it. For
+   * alternating users, also read the master secret. Returns the managed
+   * policy that holds the permissions, for the rotation schedule to depend on.
+   */
+  public addSecret(secret: secretsmanager.ISecret, key: kms.IKey, masterSecret?: secretsmanager.ISecret): IDependable {
+    const inSameStack = this.rotated.filter(r => Stack.of(r.secret) === Stack.of(secret)).length;
+    const needsNewPolicy = inSameStack % SECRETS_PER_POLICY === 0;
+    if (needsNewPolicy && this.policies.size >= MAX_SECRET_POLICIES) {
+      throw propError('RotationFunction', 'secrets', `${this.node.path} already rotates ${this.rotated.length} secrets in ${this.policies.size} managed policies, the most its role can hold.`, 'Pass another RotationFunction (`rotationFunction`) for further secrets.');
+    }
+    this.rotated.push({ secret, key, masterSecret });
+    // The permissions live in the secret's stack, so a function shared across
+    // stacks never makes its own stack depend on the secrets' stacks.
+    const stack = Stack.of(secret);
+    const entries = this.rotated.filter(r => Stack.of(r.secret) === stack);
+    const chunk = Math.floor((entries.length - 1) / SECRETS_PER_POLICY);
+    const key_ = `${stack.node.path}#${chunk}`;
+    let policy = this.policies.get(key_);
+    if (!policy) {
+      const scope = stack === Stack.of(this) ? this : permissionsScope(stack, this);
+      // One customer-managed policy per 20 secrets, naming exactly those
+      // secrets and keys; its document is filled in at synthesis.
+      policy = new iam.CfnManagedPolicy(scope, `SecretsPolicy${chunk + 1}`, {
+        description: `Rotation of secrets ${chunk * SECRETS_PER_POLICY + 1} to ${(chunk + 1) * SECRETS_PER_POLICY} of stack ${stack.stackName} by ${this.node.path}`,
+        roles: [this.role.roleName],
+        policyDocument: Lazy.any({ produce: () => ({ Version: '2012-10-17', Statement: this.statementsFor(stack, chunk) }) }),
+      });
+      this.policies.set(key_, policy);
+    }
+    return policy;
+  }
+
+  /** The number of secrets this function rotates. */
+  public get secretCount(): number {
+    return this.rotated.length;
+  }
+
+  private statementsFor(stack: Stack, chunk: number): unknown[] {
+    const secrets = this.rotated.filter(r => Stack.of(r.secret) === stack).slice(chunk * SECRETS_PER_POLICY, (chunk + 1) * SECRETS_PER_POLICY);
+    const statements: unknown[] = [{
+      Sid: 'RotateExactlyTheseSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      Resource: secrets.map(s => s.secret.secretArn),
+    }];
+    const byKey = new Map<string, { key: kms.IKey; arns: string[] }>();
+    for (const s of secrets) {
+      const id = JSON.stringify(stack.resolve(s.key.keyArn));
+      const entry = byKey.get(id) ?? { key: s.key, arns: [] };
+      entry.arns.push(s.secret.secretArn);
+      byKey.set(id, entry);
+    }
+    [...byKey.values()].forEach((entry, i) => statements.push({
+      Sid: `UseKeyOnlyViaSecretsManagerForTheseSecrets${i + 1}`,
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: entry.key.keyArn,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com`,
+          'kms:EncryptionContext:SecretARN': entry.arns,
+        },
+      },
+    }));
+    const masterById = new Map<string, secretsmanager.ISecret>();
+    for (const s of secrets) {
+      if (s.masterSecret) masterById.set(JSON.stringify(stack.resolve(s.masterSecret.secretArn)), s.masterSecret);
+    }
+    const masters = [...masterById.values()];
+    if (masters.length > 0) {
+      statements.push({
+        Sid: 'ReadMasterSecrets',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: masters.map(m => m.secretArn),
+      });
+      const masterKeys = masters.filter(m => m.encryptionKey);
+      masterKeys.forEach((m, i) => statements.push({
+        Sid: `DecryptMasterSecret${i + 1}`,
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: m.encryptionKey!.keyArn,
+        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': m.secretArn } },
+      }));
+    }
+    return statements;
+  }
+}
+
+function permissionsScope(stack: Stack, fn: RotationFunction): Construct {
+  const id = `RotationPermissions${Names.uniqueId(fn)}`;
+  return (stack.node.tryFindChild(id) as Construct | undefined) ?? new Construct(stack, id);
+}
+
+function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  return vpc.privateSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+}
+
+function placementHash(stack: Stack, props: RotationFunctionProps): string {
+  const placement = stack.resolve({
+    vpc: props.vpc.node.path,
+    subnets: props.vpcSubnets ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : 'default',
+    securityGroups: (props.securityGroups ?? []).map(sg => sg.securityGroupId),
+    passwordPolicy: validatePasswordPolicy('RotationFunction', props.passwordPolicy),
+    requireTls: props.requireTls ?? true,
+    tlsCaFile: props.tlsCaFile,
+    endpoint: props.createSecretsManagerEndpoint ?? false,
+  });
+  return createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
+}
+
+/** Fills the defaults of a password policy and checks it. */
+export function validatePasswordPolicy(owner: string, policy: PasswordPolicy | undefined): PasswordPolicy {
+  const length = policy?.length ?? DEFAULT_PASSWORD_LENGTH;
+  const excludeCharacters = policy?.excludeCharacters ?? DEFAULT_EXCLUDE_CHARACTERS;
+  if (!Number.isInteger(length) || length < 16 || length > 128) {
+    throw propError(owner, 'passwordPolicy.length', `${length} is outside 16-128.`, 'Use a whole number between 16 and 128 (32 by default).');
+  }
+  const printable = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).filter(c => !excludeCharacters.includes(c));
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter(re => printable.some(c => re.test(c)));
+  if (classes.length < 3) {
+    throw propError(owner, 'passwordPolicy.excludeCharacters', 'excludes every lowercase letter, uppercase letter or digit.', 'Exclude only the punctuation your database or drivers cannot take.');
+  }
+  return { length, excludeCharacters };
+}

@@ -1,0 +1,2 @@
+export * from './managed-secret';
+export * from './types';

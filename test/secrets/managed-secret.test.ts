@@ -1,0 +1,340 @@
+import { App, CfnParameter, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import {
+  CustomerManagedKey, DatabaseEngine, ManagedSecret, ManagedSecretProps, Rotation, RotationFunction, RotationSchedule, RotationStrategy,
+} from '../../src';
+import { checkCompliance, describeFindings, unexpectedFindings } from '../support/compliance';
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+
+function fixture() {
+  const app = new App();
+  const stack = new Stack(app, 'Secrets', { env: ENV });
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+    vpcId: 'vpc-12345678',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    privateSubnetIds: ['subnet-11111111', 'subnet-22222222'],
+  });
+  const database = ec2.SecurityGroup.fromSecurityGroupId(stack, 'DatabaseSg', 'sg-12345678', { mutable: true });
+  return { app, stack, vpc, database };
+}
+
+const postgres = { engine: DatabaseEngine.POSTGRES, host: 'payments.cluster-abc.eu-west-1.rds.amazonaws.com', username: 'app', dbname: 'payments' };
+
+describe('ManagedSecret', () => {
+  test('database credentials: generated password, CMK, retained, resource policy that blocks public policies', () => {
+    const { stack } = fixture();
+    new ManagedSecret(stack, 'Db', { credentials: postgres });
+    const t = Template.fromStack(stack);
+    t.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbKey'), 'Arn'] },
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ engine: 'postgres', host: postgres.host, port: 5432, username: 'app', dbname: 'payments' }),
+          GenerateStringKey: 'password',
+          PasswordLength: 32,
+          ExcludeCharacters: ' "\'\\/@',
+          RequireEachIncludedType: true,
+        },
+      },
+    });
+    t.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      BlockPublicPolicy: true,
+      ResourcePolicy: {
+        Statement: [{
+          Sid: 'DenyOtherAccounts',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'secretsmanager:*',
+          Condition: { StringNotEquals: { 'aws:PrincipalAccount': '111111111111' } },
+        }],
+      },
+    });
+    // The key is a CustomerManagedKey: separated roles, Secrets Manager may use it for the account.
+    const [key] = Object.values(t.findResources('AWS::KMS::Key'));
+    const sids = (key.Properties.KeyPolicy.Statement as Array<{ Sid: string }>).map(s => s.Sid);
+    expect(sids[0]).toBe('AccountAdministersKey');
+    expect(sids).toContain('AccountUsesKeyOnlyViaService');
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/"password"\s*:/);
+  });
+
+  test('a secret value from SSM or a NoEcho parameter', () => {
+    const { stack } = fixture();
+    const param = new CfnParameter(stack, 'ApiToken', { noEcho: true });
+    new ManagedSecret(stack, 'Token', { secretValue: SecretValue.cfnParameter(param) });
+    Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::Secret', { SecretString: { Ref: 'ApiToken' } });
+  });
+
+  test('a key passed in is used, and replicas each get their own key', () => {
+    const { stack } = fixture();
+    const key = new CustomerManagedKey(stack, 'SharedKey');
+    const replicaKey = kms.Key.fromKeyArn(stack, 'ReplicaKey', 'arn:aws:kms:eu-central-1:111111111111:key/mrk-1234');
+    new ManagedSecret(stack, 'Db', { credentials: postgres, encryptionKey: key, replicaRegions: [{ region: 'eu-central-1', encryptionKey: replicaKey }] });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      ReplicaRegions: [{ Region: 'eu-central-1', KmsKeyId: 'arn:aws:kms:eu-central-1:111111111111:key/mrk-1234' }],
+    });
+  });
+
+  test('the password policy is shared by generation and rotation', () => {
+    const { stack, vpc } = fixture();
+    const secret = new ManagedSecret(stack, 'Db', {
+      credentials: postgres,
+      passwordPolicy: { length: 48, excludeCharacters: '"@/\\' },
+      rotation: Rotation.postgresSingleUser({ vpc }),
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludeCharacters: '"@/\\' }) });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ROTATION_PASSWORD_LENGTH: '48', ROTATION_EXCLUDE_CHARACTERS: '"@/\\' }) },
+    });
+    expect(secret.rotatedBy?.passwordPolicy).toEqual({ length: 48, excludeCharacters: '"@/\\' });
+  });
+});
+
+describe('rotation', () => {
+  test('a rotation schedule that depends on the invoke permission and the secret policy', () => {
+    const { stack, vpc, database } = fixture();
+    new ManagedSecret(stack, 'Db', {
+      credentials: postgres,
+      rotation: Rotation.postgresSingleUser({ vpc, database, schedule: RotationSchedule.after(Duration.days(7)), window: Duration.hours(2) }),
+    });
+    const t = Template.fromStack(stack);
+    t.hasResource('AWS::SecretsManager::RotationSchedule', {
+      Properties: {
+        SecretId: { Ref: Match.stringLikeRegexp('^Db') },
+        RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RotationFunctionpostgresSingleUser'), 'Arn'] },
+        RotateImmediatelyOnUpdate: true,
+        RotationRules: { ScheduleExpression: 'rate(7 days)', Duration: '2h' },
+      },
+      DependsOn: Match.arrayWith([Match.stringLikeRegexp('InvokedBySecretsManager'), Match.stringLikeRegexp('SecretsPolicy1')]),
+    });
+    // The database's security group lets the function in on the secret's port.
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-12345678', FromPort: 5432, ToPort: 5432, IpProtocol: 'tcp' });
+  });
+
+  test('the rotation function: newest Node.js, in the VPC, reserved concurrency, DLQ, encrypted logs, TLS required', () => {
+    const { stack, vpc } = fixture();
+    new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc }) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      ReservedConcurrentExecutions: 10,
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+      VpcConfig: { SubnetIds: ['subnet-11111111', 'subnet-22222222'], SecurityGroupIds: Match.anyValue() },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('Logs') } },
+      Environment: {
+        Variables: {
+          ROTATION_STRATEGY: 'single-user',
+          ROTATION_PASSWORD_LENGTH: '32',
+          ROTATION_EXCLUDE_CHARACTERS: ' "\'\\/@',
+          ROTATION_REQUIRE_TLS: 'true',
+          NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+        },
+      },
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, KmsKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceAccount: '111111111111', Action: 'lambda:InvokeFunction' });
+  });
+
+  test('the role: no AWS managed policy, no inline policy, exactly the secret permissions', () => {
+    const { stack, vpc } = fixture();
+    const master = new ManagedSecret(stack, 'Master', { credentials: { ...postgres, username: 'postgres' } });
+    new ManagedSecret(stack, 'Db', { credentials: { ...postgres, masterSecret: master }, rotation: Rotation.postgresAlternatingUsers({ vpc }) });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    const [role] = Object.values(t.findResources('AWS::IAM::Role'));
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+    const policies = Object.values(t.findResources('AWS::IAM::ManagedPolicy')).map(p => p.Properties.PolicyDocument.Statement);
+    const secretsPolicy = policies.find(s => s[0].Sid === 'RotateExactlyTheseSecrets')!;
+    expect(secretsPolicy).toEqual([
+      {
+        Sid: 'RotateExactlyTheseSecrets',
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Resource: [{ Ref: Match.stringLikeRegexp('^Db') }].map(() => expect.objectContaining({ Ref: expect.stringMatching(/^Db/) })),
+      },
+      {
+        Sid: 'UseKeyOnlyViaSecretsManagerForTheseSecrets1',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DbKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:EncryptionContext:SecretARN': [{ Ref: expect.stringMatching(/^Db/) }] } },
+      },
+      { Sid: 'ReadMasterSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: expect.stringMatching(/^Master/) }] },
+      {
+        Sid: 'DecryptMasterSecret1',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MasterKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:EncryptionContext:SecretARN': { Ref: expect.stringMatching(/^Master/) } } },
+      },
+    ]);
+    expect(JSON.stringify(policies)).not.toContain('GetRandomPassword');
+  });
+
+  test('one shared function per engine, strategy and placement; a separate one for another strategy', () => {
+    const { stack, vpc } = fixture();
+    const master = new ManagedSecret(stack, 'Master', { credentials: { ...postgres, username: 'postgres' } });
+    for (let i = 0; i < 5; i++) {
+      new ManagedSecret(stack, `Single${i}`, { credentials: { ...postgres, username: `app${i}` }, rotation: Rotation.postgresSingleUser({ vpc }) });
+    }
+    new ManagedSecret(stack, 'Alt', { credentials: { ...postgres, masterSecret: master }, rotation: Rotation.postgresAlternatingUsers({ vpc }) });
+    new ManagedSecret(stack, 'My', { credentials: { ...postgres, engine: DatabaseEngine.MARIADB, port: 3306 }, rotation: Rotation.mysqlSingleUser({ vpc }) });
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 3);
+  });
+
+  test('an explicit RotationFunction can be shared across stacks', () => {
+    const { app, stack, vpc } = fixture();
+    const other = new Stack(app, 'Other', { env: ENV });
+    const fn = new RotationFunction(stack, 'Shared', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc });
+    new ManagedSecret(other, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc, rotationFunction: fn }) });
+    Template.fromStack(other).resourceCountIs('AWS::Lambda::Function', 0);
+    Template.fromStack(other).hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationLambdaARN: { 'Fn::ImportValue': Match.anyValue() } });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('a custom rotation uses your function, with an invoke permission limited to the account', () => {
+    const { stack } = fixture();
+    const fn = lambda.Function.fromFunctionArn(stack, 'Mine', 'arn:aws:lambda:eu-west-1:111111111111:function:my-rotation');
+    new ManagedSecret(stack, 'Token', { rotation: Rotation.custom({ function: fn, schedule: RotationSchedule.expression('cron(0 4 ? * SUN *)') }) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationLambdaARN: 'arn:aws:lambda:eu-west-1:111111111111:function:my-rotation',
+      RotationRules: { ScheduleExpression: 'cron(0 4 ? * SUN *)' },
+    });
+    t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceAccount: '111111111111' });
+  });
+
+  test('the Secrets Manager interface endpoint can be created with the function', () => {
+    const { stack } = fixture();
+    const vpc = new ec2.Vpc(stack, 'Own', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    new RotationFunction(stack, 'Fn', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc, createSecretsManagerEndpoint: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: 'com.amazonaws.eu-west-1.secretsmanager', VpcEndpointType: 'Interface', PrivateDnsEnabled: true });
+  });
+
+  test('150 rotated PostgreSQL secrets: one rotation function, under 500 resources', () => {
+    const { stack, vpc } = fixture();
+    const key = new CustomerManagedKey(stack, 'Key');
+    for (let i = 0; i < 150; i++) {
+      new ManagedSecret(stack, `Db${i}`, { encryptionKey: key, credentials: { ...postgres, username: `app${i}` }, rotation: Rotation.postgresSingleUser({ vpc }) });
+    }
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Lambda::Function', 1);
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 150);
+    const resources = Object.keys(t.toJSON().Resources).length;
+    expect(resources).toBeLessThan(500);
+    expect(resources).toBeLessThanOrEqual(150 * 3 + 25);
+    // Each managed policy stays under IAM's 6,144-character limit.
+    for (const p of Object.values(t.findResources('AWS::IAM::ManagedPolicy'))) {
+      expect(JSON.stringify(p.Properties.PolicyDocument).length).toBeLessThan(6144);
+    }
+  });
+});
+
+describe('bad configurations fail at synth time with the property and the fix', () => {
+  const cases: Array<[string, (f: ReturnType<typeof fixture>) => void, RegExp]> = [
+    ['a plaintext secret value', f => new ManagedSecret(f.stack, 'S', { secretValue: SecretValue.unsafePlainText('hunter2') }),
+      /ManagedSecret\.secretValue: is plaintext.*Fix: Use SecretValue\.ssmSecure/],
+    ['credentials and a secret value', f => new ManagedSecret(f.stack, 'S', { credentials: postgres, secretValue: SecretValue.ssmSecure('/x') }),
+      /secretValue: and `credentials` are both set/],
+    ['a password shorter than 16', f => new ManagedSecret(f.stack, 'S', { passwordPolicy: { length: 8 } }),
+      /ManagedSecret\.passwordPolicy\.length: 8 is outside 16-128/],
+    ['excluding every digit', f => new ManagedSecret(f.stack, 'S', { passwordPolicy: { excludeCharacters: '0123456789' } }),
+      /passwordPolicy\.excludeCharacters: excludes every lowercase letter, uppercase letter or digit/],
+    ['an invalid user name', f => new ManagedSecret(f.stack, 'S', { credentials: { ...postgres, username: 'app; drop table x' } }),
+      /ManagedSecret\.credentials\.username: 'app; drop table x' is not a valid database user name/],
+    ['a port out of range', f => new ManagedSecret(f.stack, 'S', { credentials: { ...postgres, port: 70000 } }),
+      /credentials\.port: 70000 is not a TCP port/],
+    ['rotation without credentials', f => new ManagedSecret(f.stack, 'S', { rotation: Rotation.postgresSingleUser({ vpc: f.vpc }) }),
+      /ManagedSecret\.credentials: is required for single-user rotation/],
+    ['a PostgreSQL rotation for a MySQL secret', f => new ManagedSecret(f.stack, 'S', { credentials: { ...postgres, engine: DatabaseEngine.MYSQL }, rotation: Rotation.postgresSingleUser({ vpc: f.vpc }) }),
+      /rotation\.engine: a postgres rotation cannot rotate a mysql secret.*Rotation\.mysql/],
+    ['alternating users without a master secret', f => new ManagedSecret(f.stack, 'S', { credentials: postgres, rotation: Rotation.postgresAlternatingUsers({ vpc: f.vpc }) }),
+      /credentials\.masterSecret: is required for alternating-users rotation/],
+    ['a schedule under 4 hours', () => RotationSchedule.after(Duration.hours(2)),
+      /RotationSchedule\.after\.interval: 2 hours is outside the 4 hours to 1,000 days/],
+    ['a schedule over 1,000 days', () => RotationSchedule.after(Duration.days(1001)),
+      /1001 days is outside the 4 hours to 1,000 days/],
+    ['a rate expression under 4 hours', () => RotationSchedule.expression('rate(3 hours)'),
+      /'rate\(3 hours\)' is outside the 4 hours to 1,000 days/],
+    ['a malformed expression', () => RotationSchedule.expression('every sunday'),
+      /'every sunday' is neither rate\(N hours\|days\) nor a six-field cron/],
+    ['a window longer than the schedule', f => new ManagedSecret(f.stack, 'S', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc: f.vpc, schedule: RotationSchedule.after(Duration.hours(6)), window: Duration.hours(8) }) }),
+      /rotation\.window: 8 hours is not shorter than the rotation interval/],
+    ['a window over 24 hours', f => new ManagedSecret(f.stack, 'S', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc: f.vpc, window: Duration.hours(30) }) }),
+      /rotation\.window: 1 day 6 hours is not 1 to 24 whole hours/],
+    ['a rotation function of another engine', f => {
+      const fn = new RotationFunction(f.stack, 'Fn', { engine: DatabaseEngine.MYSQL, strategy: RotationStrategy.SINGLE_USER, vpc: f.vpc });
+      new ManagedSecret(f.stack, 'S', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc: f.vpc, rotationFunction: fn }) });
+    }, /rotation\.rotationFunction: Secrets\/Fn rotates mysql secrets \(single-user\), not postgres/],
+    ['a second rotation', f => {
+      const s = new ManagedSecret(f.stack, 'S', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc: f.vpc }) });
+      s.addRotation(Rotation.postgresSingleUser({ vpc: f.vpc }));
+    }, /ManagedSecret\.rotation: Secrets\/S already rotates/],
+    ['zero reserved concurrency', f => new RotationFunction(f.stack, 'Fn', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc: f.vpc, reservedConcurrentExecutions: 0 }),
+      /RotationFunction\.reservedConcurrentExecutions: 0 is not a positive whole number/],
+  ];
+
+  test.each(cases)('%s', (_name, build, message) => {
+    expect(() => build(fixture())).toThrow(message);
+  });
+});
+
+describe('compliance: the four nag packs and cfn-lint', () => {
+  const optionSets: Array<[string, (f: ReturnType<typeof fixture>) => ManagedSecretProps[]]> = [
+    ['a generated secret with a custom rotation', f => [{ rotation: Rotation.custom({ function: lambda.Function.fromFunctionArn(f.stack, 'Mine', 'arn:aws:lambda:eu-west-1:111111111111:function:rotate') }) }]],
+    ['PostgreSQL single user', f => [{ credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc: f.vpc, database: f.database }) }]],
+    ['PostgreSQL alternating users', f => {
+      const master = new ManagedSecret(f.stack, 'Master', { credentials: { ...postgres, username: 'postgres' }, rotation: Rotation.postgresSingleUser({ vpc: f.vpc }) });
+      const rotation = Rotation.postgresAlternatingUsers({ vpc: f.vpc, window: Duration.hours(3) });
+      return [{ credentials: { ...postgres, masterSecret: master }, rotation }];
+    }],
+    ['MariaDB single user and MySQL alternating users', f => {
+      const master = new ManagedSecret(f.stack, 'Master', { credentials: { ...postgres, engine: DatabaseEngine.MYSQL, username: 'admin' }, rotation: Rotation.mysqlSingleUser({ vpc: f.vpc }) });
+      return [
+        { credentials: { ...postgres, engine: DatabaseEngine.MARIADB }, rotation: Rotation.mysqlSingleUser({ vpc: f.vpc }) },
+        {
+          credentials: { ...postgres, engine: DatabaseEngine.MYSQL, masterSecret: master },
+          rotation: Rotation.mysqlAlternatingUsers({ vpc: f.vpc }),
+        },
+      ];
+    }],
+  ];
+
+  test.each(optionSets)('%s', (_name, build) => {
+    const f = fixture();
+    const role = new iam.Role(f.stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    build(f).forEach((props, i) => new ManagedSecret(f.stack, `Secret${i}`, props).node.addDependency(role));
+    const report = checkCompliance(f.stack);
+    expect(describeFindings(unexpectedFindings(report.all))).toBe('');
+  });
+
+  test('a secret without rotation is flagged by the packs that require rotation, as it should be', () => {
+    const f = fixture();
+    new ManagedSecret(f.stack, 'Unrotated', { credentials: postgres });
+    expect(checkCompliance(f.stack).all.map(x => x.rule).sort()).toEqual([
+      'AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'NIST.800.53.R5-SecretsManagerRotationEnabled',
+    ]);
+  });
+
+  test('the only findings are the two documented IAM5 wildcards of the logging-and-network policy', () => {
+    const f = fixture();
+    new ManagedSecret(f.stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc: f.vpc }) });
+    const rules = checkCompliance(f.stack).all.map(x => x.rule).sort();
+    expect(rules).toEqual([
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::\*\]$/),
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:.*:log-stream:\*\]$/),
+    ].sort((a, b) => String(a).localeCompare(String(b))));
+    expect(rules).toHaveLength(2);
+  });
+});
