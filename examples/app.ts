@@ -8,17 +8,22 @@
  *   `ManagedSecret` encrypted with that key, rotated every 30 days inside the
  *   database's VPC by the shared PostgreSQL rotation function (the VPC and
  *   the database belong to the platform's network stack, so they are
- *   imported here).
+ *   imported here), and a consumer Lambda that reads the credentials at
+ *   runtime through the AWS Parameters and Secrets Lambda Extension, cached
+ *   for 5 minutes: a rotation reaches it without a redeploy.
  *
  * `npm run example` synthesizes it into cdk.out, runs the four cdk-nag packs
  * and cfn-lint on every template, and fails on any finding except the two
  * documented in README "Findings we cannot fix".
  */
-import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { App, Aws, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CustomerManagedKey, DatabaseEngine, ManagedSecret, Rotation, RotationSchedule } from '../lib';
+import { CustomerManagedKey, DatabaseEngine, KeyOperation, ManagedSecret, Rotation, RotationSchedule } from '../lib';
 
 export class KeysStack extends Stack {
   public readonly key: CustomerManagedKey;
@@ -58,7 +63,7 @@ export class DataStack extends Stack {
     });
     const database = ec2.SecurityGroup.fromSecurityGroupId(this, 'PaymentsDb', 'sg-0a1b2c3d4e5f60718', { mutable: true });
 
-    new ManagedSecret(this, 'PaymentsDbCredentials', {
+    const credentials = new ManagedSecret(this, 'PaymentsDbCredentials', {
       description: 'payments-app user of the payments PostgreSQL database',
       encryptionKey: props.key,
       credentials: {
@@ -74,6 +79,71 @@ export class DataStack extends Stack {
         window: Duration.hours(4),
       }),
     });
+
+    // The consumer: reads the current credentials at runtime, never from the template.
+    const consumer = new PaymentsConsumer(this, 'PaymentsConsumer', { vpc, key: props.key });
+    database.connections.allowFrom(consumer.function, ec2.Port.tcp(5432), 'payments consumer');
+    credentials.addLambdaReader(consumer.function, { cacheTtl: Duration.minutes(5), versionStages: ['AWSCURRENT'], grantee: consumer.role });
+  }
+}
+
+/**
+ * A Lambda function set up the way the four nag packs expect: in the VPC, its
+ * own role with customer-managed policies only, reserved concurrency, a
+ * KMS-encrypted dead-letter queue and log group with retention.
+ */
+class PaymentsConsumer extends Construct {
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; key: CustomerManagedKey }) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const logGroupName = '/cdk-kms-secrets/example/payments-consumer';
+    props.key.grantUse(new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`), {
+      operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT],
+      encryptionContext: { 'aws:logs:arn': `arn:${Aws.PARTITION}:logs:${stack.region}:${stack.account}:log-group:${logGroupName}` },
+    });
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName, encryptionKey: props.key, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+    const dlq = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.key, enforceSSL: true });
+    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    props.key.grantUse(role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
+    const runtime = new iam.ManagedPolicy(this, 'LoggingAndNetworkPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`arn:${Aws.PARTITION}:logs:${stack.region}:${stack.account}:log-group:${logGroupName}:log-stream:*`] }),
+        new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${stack.region}:${stack.account}:vpc/${props.vpc.vpcId}` } },
+        }),
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [dlq.queueArn] }),
+      ],
+    });
+    this.function = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      // Reads the secret through the extension on localhost:2773 (cached), and
+      // returns only who it connects as: a secret value is never logged or returned.
+      code: lambda.Code.fromInline([
+        'exports.handler = async () => {',
+        '  const url = `http://localhost:2773/secretsmanager/get?secretId=${encodeURIComponent(process.env.SECRET_ARN)}&versionStage=AWSCURRENT`;',
+        "  const res = await fetch(url, { headers: { 'X-Aws-Parameters-Secrets-Token': process.env.AWS_SESSION_TOKEN } });",
+        '  if (!res.ok) throw new Error(`secret read failed: ${res.status}`);',
+        '  const { username, host, dbname } = JSON.parse((await res.json()).SecretString);',
+        '  return { username, host, dbname };',
+        '};',
+      ].join('\n')),
+      role: iam.Role.fromRoleArn(this, 'FunctionRole', role.roleArn, { mutable: false }),
+      vpc: props.vpc,
+      reservedConcurrentExecutions: 5,
+      logGroup,
+      timeout: Duration.seconds(10),
+    });
+    (this.function.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: dlq.queueArn };
+    this.function.node.addDependency(runtime);
+    this.role = role;
   }
 }
 

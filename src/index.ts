@@ -5,3 +5,4 @@
 export * from './keys';
 export * from './secrets';
 export * from './rotation';
+export * from './grants';

@@ -10,8 +10,9 @@ import {
   actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
   USAGE_KEY_SPECS,
 } from './roles';
-import { KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
+import { EnvelopeEncryptionGrantOptions, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
 import { propError } from '../errors';
+import { identityGrantee } from '../grants/grants-policy';
 
 /** Properties of a `CustomerManagedKey`. */
 export interface CustomerManagedKeyProps extends KeyRolesProps {
@@ -194,6 +195,21 @@ export class CustomerManagedKey extends kms.Key {
     return this.grantUse(grantee, { ...options, operations: [KeyOperation.GENERATE_DATA_KEY] });
   }
 
+  /**
+   * Envelope encryption: allow exactly `kms:GenerateDataKey` (no plaintext
+   * `Encrypt`, no `GenerateDataKey*` variants) and `kms:Decrypt`, each only
+   * with the given encryption context.
+   */
+  public grantEnvelopeEncryption(grantee: iam.IGrantable, options: EnvelopeEncryptionGrantOptions): iam.Grant {
+    if (this.keyUsage !== kms.KeyUsage.ENCRYPT_DECRYPT) {
+      throw propError(`${OWNER}.grantEnvelopeEncryption`, 'keyUsage', `is ${this.keyUsage}; envelope encryption needs an ENCRYPT_DECRYPT key.`, 'Use a symmetric ENCRYPT_DECRYPT key.');
+    }
+    if (!options.encryptionContext || Object.keys(options.encryptionContext).length === 0) {
+      throw propError(`${OWNER}.grantEnvelopeEncryption`, 'encryptionContext', 'is required and must not be empty: without it any data key of this key could be decrypted.', "Pass the context your data keys are bound to, for example { tenant: 'acme' }.");
+    }
+    return this.placeUsageGrant(grantee, ['kms:Decrypt', 'kms:GenerateDataKey'], options);
+  }
+
   /** Allow a principal to decrypt (kms.IKey). Use `grantUse` to narrow it. */
   public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.DECRYPT] });
@@ -293,7 +309,9 @@ export class CustomerManagedKey extends kms.Key {
       const identity = grantConditions(this, OWNER, this.roles, principal, options);
       let grant: iam.Grant | undefined;
       for (const s of usageStatements(actions, principal, identity, 'unused')) {
-        const g = iam.Grant.addToPrincipal({ grantee, actions: s.actions, resourceArns: [this.keyArn], conditions: s.conditions });
+        const g = iam.Grant.addToPrincipal({
+          grantee: identityGrantee(grantee), actions: s.actions, resourceArns: [this.keyArn], conditions: s.conditions,
+        });
         grant = grant ? grant.combine(g) : g;
       }
       return grant!;

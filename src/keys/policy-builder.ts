@@ -33,6 +33,7 @@ export type PolicyRole = 'administrator' | 'user';
 export class KeyPolicyBuilder {
   public readonly document: iam.PolicyDocument;
   private readonly merged = new Map<string, iam.PolicyStatement>();
+  private readonly principalsOf = new Map<string, Set<string>>();
   private readonly roles = new Map<string, { role: PolicyRole; label: string }>();
   private readonly denies = new Set<iam.PolicyStatement>();
   private readonly denied = new Map<iam.PolicyStatement, Set<string>>();
@@ -106,8 +107,13 @@ export class KeyPolicyBuilder {
     }
     const key = this.mergeKey(statement, actions);
     const existing = this.merged.get(key);
+    const listed = this.principalsOf.get(key) ?? new Set<string>();
+    const fresh = statement.principals.filter(p => !listed.has(this.principalKey(p)));
+    fresh.forEach(p => listed.add(this.principalKey(p)));
+    this.principalsOf.set(key, listed);
     if (existing) {
-      existing.addPrincipals(...statement.principals);
+      // Merged: the same effect, actions, resources and conditions; each principal listed once.
+      if (fresh.length > 0) existing.addPrincipals(...fresh);
     } else {
       const copy = new iam.PolicyStatement({
         sid: this.uniqueSid(statement.sid ?? 'Grant'),

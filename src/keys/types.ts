@@ -131,3 +131,27 @@ export interface KeyUseGrantOptions extends KeyGrantOptions {
   /** The cryptographic operations to allow. Must be supported by the key's usage. */
   readonly operations: KeyOperation[];
 }
+
+/** Options for `grantEnvelopeEncryption`. */
+export interface EnvelopeEncryptionGrantOptions {
+  /**
+   * The encryption context every data key must be generated and decrypted
+   * with (`kms:EncryptionContext:<key>` equals `<value>`). Required and not
+   * empty: it is what keeps one tenant's data keys from another's.
+   */
+  readonly encryptionContext: { [key: string]: string };
+
+  /**
+   * Allow the use only through this AWS service.
+   *
+   * @default - any caller
+   */
+  readonly viaService?: string;
+
+  /**
+   * Allow the use only by callers from this account.
+   *
+   * @default - no account condition
+   */
+  readonly callerAccount?: string;
+}

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -7,6 +7,7 @@ import {
   DatabaseCredentialsTemplate, DatabaseEngine, DEFAULT_PORTS, ManagedSecretReplicaRegion, PasswordPolicy,
 } from './types';
 import { propError } from '../errors';
+import { LambdaSecretReaderOptions, SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { Rotation, RotationStrategy } from '../rotation/rotation';
 import { RotationFunction, validatePasswordPolicy } from '../rotation/rotation-function';
@@ -103,7 +104,13 @@ export class ManagedSecret extends secretsmanager.Secret {
   /** The password policy used to generate and rotate it. */
   public readonly passwordPolicy: PasswordPolicy;
 
+  /** @internal */
+  public readonly _literalName?: string;
+
   private rotationFunction?: RotationFunction;
+  private sidCounter = 0;
+  private readonly allowedAccounts: string[] = [];
+  private readonly crossAccountStatements = new Map<string, iam.PolicyStatement[]>();
   private rotationSchedule?: secretsmanager.CfnRotationSchedule;
 
   constructor(scope: Construct, id: string, props: ManagedSecretProps = {}) {
@@ -134,6 +141,7 @@ export class ManagedSecret extends secretsmanager.Secret {
     this.key = key;
     this.credentials = props.credentials;
     this.passwordPolicy = passwordPolicy;
+    this._literalName = props.secretName !== undefined && !Token.isUnresolved(props.secretName) ? props.secretName : undefined;
 
     // No other account, and never a public policy.
     this.addToResourcePolicy(new iam.PolicyStatement({
@@ -142,7 +150,13 @@ export class ManagedSecret extends secretsmanager.Secret {
       principals: [new iam.AnyPrincipal()],
       actions: ['secretsmanager:*'],
       resources: ['*'],
-      conditions: { StringNotEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
+      conditions: {
+        StringNotEquals: {
+          'aws:PrincipalAccount': Lazy.any({
+            produce: () => this.allowedAccounts.length === 0 ? Stack.of(this).account : [Stack.of(this).account, ...this.allowedAccounts],
+          }),
+        },
+      },
     }));
     const policy = this.node.findChild('Policy').node.defaultChild as secretsmanager.CfnResourcePolicy;
     policy.blockPublicPolicy = true;
@@ -231,6 +245,72 @@ export class ManagedSecret extends secretsmanager.Secret {
       },
     });
     dependencies.forEach(d => this.rotationSchedule!.node.addDependency(d));
+  }
+
+  /**
+   * Allow reading the secret: `GetSecretValue` and `DescribeSecret` on exactly
+   * this secret (only `versionStages`, when given), and `kms:Decrypt` on its key
+   * only through Secrets Manager and only for this secret. The statements go
+   * into a customer-managed policy of the grantee role, never the key policy
+   * (no cross-stack cycle). A principal of another account gets the resource
+   * and key policies here, and `crossAccountIdentityPolicy(account)`.
+   */
+  public grantRead(grantee: iam.IGrantable, versionStages?: string[]): iam.Grant {
+    return SecretGrants.read(grantee, this, this.key, { versionStages });
+  }
+
+  /** Allow writing new values (`PutSecretValue`), with `kms:GenerateDataKey`/`kms:Decrypt` scoped to this secret; no read. */
+  public grantWrite(grantee: iam.IGrantable): iam.Grant {
+    return SecretGrants.write(grantee, this, this.key);
+  }
+
+  /** Allow starting a rotation (`RotateSecret`); no read. */
+  public grantRotate(grantee: iam.IGrantable): iam.Grant {
+    return SecretGrants.rotate(grantee, this);
+  }
+
+  /**
+   * Let a Lambda function read this secret at runtime through the AWS
+   * Parameters and Secrets Lambda Extension, with a cache (see
+   * `SecretGrants.readFromLambda`).
+   */
+  public addLambdaReader(fn: lambda.Function, options: LambdaSecretReaderOptions = {}): iam.Grant {
+    return SecretGrants.readFromLambda(fn, this, this.key, options);
+  }
+
+  /**
+   * The identity policy that another account must attach to its principal
+   * for the cross-account grants made on this secret, or undefined when
+   * none was made. Also a stack output, `CrossAccountPolicy<account>`.
+   */
+  public crossAccountIdentityPolicy(account: string): iam.PolicyDocument | undefined {
+    const statements = this.crossAccountStatements.get(account);
+    return statements ? new iam.PolicyDocument({ statements }) : undefined;
+  }
+
+
+  /** @internal A unique suffix for resource-policy Sids. */
+  public _nextSid(): number {
+    return ++this.sidCounter;
+  }
+
+  /** @internal */
+  public _allowAccount(account: string): void {
+    if (!this.allowedAccounts.includes(account)) this.allowedAccounts.push(account);
+  }
+
+  /** @internal */
+  public _recordCrossAccountStatements(account: string, statements: iam.PolicyStatement[]): void {
+    const known = this.crossAccountStatements.get(account);
+    if (known) {
+      known.push(...statements);
+      return;
+    }
+    this.crossAccountStatements.set(account, [...statements]);
+    new CfnOutput(this, `CrossAccountPolicy${account}`, {
+      description: `Identity policy for account ${account} to attach to the principal granted access to ${this.node.path}`,
+      value: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.crossAccountIdentityPolicy(account)!.toJSON()) }),
+    });
   }
 
   /** The rotation function, for built-in rotations. */

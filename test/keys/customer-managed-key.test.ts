@@ -277,9 +277,11 @@ describe('grants', () => {
       Principal: { AWS: ACCOUNT_ROOT },
       Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:CallerAccount': '111111111111' } },
     });
-    Template.fromStack(apps).hasResourceProperties('AWS::IAM::Policy', {
+    Template.fromStack(apps).hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['kms:Decrypt', 'kms:ReEncryptFrom'], Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } } })]) },
     });
+    // The identity half is a customer-managed policy, never an inline one.
+    Template.fromStack(apps).resourceCountIs('AWS::IAM::Policy', 0);
     expect(keys.dependencies).toHaveLength(0);
     expect(() => app.synth()).not.toThrow();
   });

@@ -124,8 +124,9 @@ export function checkCompliance(stack: Stack): ComplianceReport {
 
 /**
  * Findings no VPC-attached Lambda can avoid, each with its reason (README,
- * "Findings we cannot fix"). They belong to the rotation function's
- * LoggingAndNetworkPolicy, which holds nothing else. They would be
+ * "Findings we cannot fix"). They belong to a VPC Lambda's
+ * LoggingAndNetworkPolicy (the rotation function's, or the example
+ * consumer's), which holds nothing else. They would be
  * acknowledged with `Validations.of(policy).acknowledge({ id:
  * 'AwsSolutions-IAM5[Resource::*]', ... })`, but aws-cdk-lib 2.257 rejects
  * bracketed IDs containing '::' (2.271+ accepts them), and the library
@@ -134,12 +135,12 @@ export function checkCompliance(stack: Stack): ComplianceReport {
 export const UNFIXABLE_FINDINGS = [
   {
     rule: /^AwsSolutions-IAM5\[Resource::\*\]$/,
-    resource: /\/RotationFunction[^/]*\/LoggingAndNetworkPolicy\/Resource$/,
+    resource: /\/LoggingAndNetworkPolicy\/Resource$/,
     reason: 'ec2:DescribeNetworkInterfaces only works on "*"; the other ENI actions are limited to the database VPC by an ec2:Vpc condition.',
   },
   {
-    rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:[^:]+:\d+:log-group:\/cdk-kms-secrets\/rotation\/[^:]+:log-stream:\*\]$/,
-    resource: /\/RotationFunction[^/]*\/LoggingAndNetworkPolicy\/Resource$/,
+    rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:[^:]+:\d+:log-group:\/cdk-kms-secrets\/[^:]+:log-stream:\*\]$/,
+    resource: /\/LoggingAndNetworkPolicy\/Resource$/,
     reason: 'Lambda names the log streams of the function\'s own log group; the group itself is named exactly.',
   },
 ];

@@ -1,0 +1,271 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { identityGrantee } from './grants-policy';
+import { propError } from '../errors';
+import { CustomerManagedKey } from '../keys/customer-managed-key';
+
+/** Options of a read grant. */
+export interface SecretReadOptions {
+  /**
+   * Allow reading only these version stages (for example `AWSCURRENT`), with
+   * a `secretsmanager:VersionStage` condition. Readers must then name the
+   * stage in each request (`VersionStage=AWSCURRENT`; with the Lambda
+   * extension, `&versionStage=AWSCURRENT`): a request without a stage
+   * carries no `secretsmanager:VersionStage` and is denied.
+   *
+   * @default - any stage
+   */
+  readonly versionStages?: string[];
+}
+
+/** Options of the cached runtime read of a secret by a Lambda function. */
+export interface LambdaSecretReaderOptions extends SecretReadOptions {
+  /**
+   * How long the AWS Parameters and Secrets Lambda Extension caches the
+   * secret. Between 1 second and 300 seconds; a rotated value is seen at
+   * most this late.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly cacheTtl?: Duration;
+
+  /**
+   * How many secrets and parameters the extension caches.
+   *
+   * @default 1000
+   */
+  readonly cacheSize?: number;
+
+  /**
+   * The environment variable that tells the function which secret to read.
+   *
+   * @default 'SECRET_ARN'
+   */
+  readonly environmentVariable?: string;
+
+  /**
+   * Who gets the read grant: the function's role, when the function was given
+   * an immutable view of it (`Role.fromRoleArn(..., { mutable: false })`).
+   *
+   * @default - the function
+   */
+  readonly grantee?: iam.IGrantable;
+}
+
+/**
+ * Least-privilege grants on a Secrets Manager secret and its KMS key, for
+ * our `ManagedSecret` and for any `ISecret` plus `IKey` (including imported
+ * ones, where aws-cdk-lib drops the key part).
+ *
+ * - Read: `GetSecretValue` and `DescribeSecret` on exactly that secret
+ *   (`-??????` for a secret known only by name), and `kms:Decrypt` on its
+ *   key only through Secrets Manager and only for that secret
+ *   (`kms:EncryptionContext:SecretARN`).
+ * - Write: `PutSecretValue` and `DescribeSecret`, and `kms:GenerateDataKey`
+ *   and `kms:Decrypt` scoped the same way. No read.
+ * - Rotate: `RotateSecret` and `DescribeSecret`. No read, no key.
+ *
+ * Identity statements go into one customer-managed policy per grantee role
+ * (no inline policy); other principals get them through their own policy.
+ * A grantee of another account gets the secret's resource policy and the
+ * key policy written here, and `ManagedSecret.crossAccountIdentityPolicy`
+ * is the identity policy for that account to attach.
+ */
+export class SecretGrants {
+  /** Allow reading a secret (and decrypting it through Secrets Manager only). */
+  public static read(grantee: iam.IGrantable, secret: secretsmanager.ISecret, key?: kms.IKey, options: SecretReadOptions = {}): iam.Grant {
+    const ctx = grantContext('SecretGrants.read', secret, key, grantee);
+    const stages = options.versionStages;
+    if (stages !== undefined && stages.length === 0) {
+      throw propError('SecretGrants.read', 'versionStages', 'is empty, which would allow no version.', 'Name at least one stage (for example AWSCURRENT), or leave versionStages out.');
+    }
+    const statements = [
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [ctx.secretResource],
+        conditions: stages ? { StringEquals: { 'secretsmanager:VersionStage': stages } } : undefined,
+      }),
+      new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [ctx.secretResource] }),
+      ...keyStatements(ctx, ['kms:Decrypt']),
+    ];
+    return place(ctx, statements, 'read');
+  }
+
+  /** Allow writing new values to a secret (encrypting through Secrets Manager only), without reading it. */
+  public static write(grantee: iam.IGrantable, secret: secretsmanager.ISecret, key?: kms.IKey): iam.Grant {
+    const ctx = grantContext('SecretGrants.write', secret, key, grantee);
+    const statements = [
+      new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'], resources: [ctx.secretResource] }),
+      ...keyStatements(ctx, ['kms:Decrypt', 'kms:GenerateDataKey']),
+    ];
+    return place(ctx, statements, 'write');
+  }
+
+  /** Allow starting a rotation of a secret, without reading it. */
+  public static rotate(grantee: iam.IGrantable, secret: secretsmanager.ISecret): iam.Grant {
+    const ctx = grantContext('SecretGrants.rotate', secret, undefined, grantee);
+    const statements = [new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [ctx.secretResource] })];
+    return place(ctx, statements, 'rotate');
+  }
+
+  /**
+   * Let a Lambda function read a secret at runtime, with caching: grants
+   * read, adds the AWS Parameters and Secrets Lambda Extension with a cache
+   * TTL, and sets the environment the extension needs plus the secret's ARN
+   * (`SECRET_ARN` by default). The function then reads
+   * `http://localhost:2773/secretsmanager/get?secretId=$SECRET_ARN` with the
+   * header `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`, and a
+   * rotated value reaches it within the TTL, without a redeploy.
+   */
+  public static readFromLambda(
+    fn: lambda.Function, secret: secretsmanager.ISecret, key?: kms.IKey, options: LambdaSecretReaderOptions = {},
+  ): iam.Grant {
+    const ttl = options.cacheTtl ?? Duration.minutes(5);
+    if (ttl.toSeconds() < 1 || ttl.toSeconds() > 300) {
+      throw propError('SecretGrants.readFromLambda', 'cacheTtl', `${ttl.toHumanString()} is outside the 1-300 seconds the extension allows.`, 'Use a Duration between Duration.seconds(1) and Duration.minutes(5).');
+    }
+    const size = options.cacheSize ?? 1000;
+    if (!Number.isInteger(size) || size < 1 || size > 1000) {
+      throw propError('SecretGrants.readFromLambda', 'cacheSize', `${size} is outside 1-1000.`, 'Use a whole number between 1 and 1000.');
+    }
+    const grant = SecretGrants.read(options.grantee ?? fn, secret, key, options);
+    const extension = lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+      cacheEnabled: true,
+      cacheSize: size,
+      secretsManagerTtl: ttl,
+    });
+    const config = extension._bind(fn, fn);
+    fn.addLayers(lambda.LayerVersion.fromLayerVersionArn(fn, 'ParamsAndSecretsExtension', config.arn));
+    for (const [name, value] of Object.entries(config.environmentVars)) {
+      fn.addEnvironment(name, String(value));
+    }
+    fn.addEnvironment(options.environmentVariable ?? 'SECRET_ARN', secret.secretArn);
+    return grant;
+  }
+}
+
+interface GrantContext {
+  readonly owner: string;
+  readonly secret: secretsmanager.ISecret;
+  readonly key?: kms.IKey;
+  readonly grantee: iam.IGrantable;
+  /** The secret's ARN for an IAM Resource: exact, or `<partial>-??????`. */
+  readonly secretResource: string;
+  /** Whether the ARN is only known up to the random suffix. */
+  readonly partialArn: boolean;
+  readonly region: string;
+  /** The grantee's account, when it is not the secret's. */
+  readonly crossAccount?: string;
+}
+
+function grantContext(owner: string, secret: secretsmanager.ISecret, key: kms.IKey | undefined, grantee: iam.IGrantable): GrantContext {
+  if (key && isAwsManagedKey(key)) {
+    throw propError(owner, 'key', `${key.keyArn} is an AWS-managed key: its key policy is fixed, so a grant can neither be scoped nor shared.`, 'Encrypt the secret with a CustomerManagedKey (ManagedSecret does), or pass no key for a same-account read of a secret that uses aws/secretsmanager.');
+  }
+  const stack = Stack.of(secret);
+  const partialArn = secret.secretFullArn === undefined;
+  const secretResource = partialArn ? `${secret.secretArn}-??????` : secret.secretFullArn!;
+  const account = principalAccountOf(grantee.grantPrincipal);
+  const crossAccount = account !== undefined && !Token.isUnresolved(account) && !Token.isUnresolved(stack.account) && account !== stack.account
+    ? account : undefined;
+  return { owner, secret, key, grantee, secretResource, partialArn, region: stack.region, crossAccount };
+}
+
+function keyStatements(ctx: GrantContext, actions: string[]): iam.PolicyStatement[] {
+  if (!ctx.key) return [];
+  const viaService = { 'kms:ViaService': `secretsmanager.${ctx.region}.amazonaws.com` };
+  return [new iam.PolicyStatement({
+    actions,
+    resources: [ctx.key.keyArn],
+    conditions: ctx.partialArn
+      ? { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': ctx.secretResource } }
+      : { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': ctx.secretResource } },
+  })];
+}
+
+/**
+ * Writes the identity statements where they work: the grantee role's
+ * customer-managed grants policy (never an inline policy), or the
+ * principal's own policy; for another account, the secret's resource policy
+ * and the key policy, plus the identity policy that account must attach.
+ */
+function place(ctx: GrantContext, statements: iam.PolicyStatement[], kind: 'read' | 'write' | 'rotate'): iam.Grant {
+  if (ctx.crossAccount) {
+    return placeCrossAccount(ctx, statements, kind);
+  }
+  const principal = ctx.grantee.grantPrincipal;
+  const grantee = identityGrantee(ctx.grantee);
+  let grant: iam.Grant | undefined;
+  for (const s of statements) {
+    const g = iam.Grant.addToPrincipal({ grantee, actions: s.actions, resourceArns: s.resources, conditions: s.conditions });
+    grant = grant ? grant.combine(g) : g;
+  }
+  if (!grant!.success) {
+    throw propError(ctx.owner, 'grantee', `${JSON.stringify(Stack.of(ctx.secret).resolve(principal.policyFragment.principalJson))} has no identity policy that this app can add to, so the grant would be silently dropped.`, 'Grant to an IAM role or user of this app, or to Role.fromRoleArn(...) of an existing role; a principal of another account gets the resource and key policies.');
+  }
+  return grant!;
+}
+
+/** The account of a principal: its principalAccount, or the account in its ARN. */
+function principalAccountOf(principal: iam.IPrincipal): string | undefined {
+  if (principal.principalAccount !== undefined) return principal.principalAccount;
+  const aws = (principal.policyFragment.principalJson.AWS ?? []) as unknown[];
+  const first = aws.length === 1 ? aws[0] : undefined;
+  if (typeof first !== 'string' || Token.isUnresolved(first)) return undefined;
+  return /^\d{12}$/.test(first) ? first : /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(first)?.[1];
+}
+
+function placeCrossAccount(ctx: GrantContext, statements: iam.PolicyStatement[], kind: 'read' | 'write' | 'rotate'): iam.Grant {
+  // Imported lazily: ManagedSecret imports this module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ManagedSecret } = require('../secrets/managed-secret') as typeof import('../secrets/managed-secret');
+  const secret = ctx.secret;
+  if (!(secret instanceof ManagedSecret)) {
+    throw propError(ctx.owner, 'secret', `granting to account ${ctx.crossAccount} needs the secret's resource policy, which an imported secret cannot change.`, 'Grant from the stack that defines the ManagedSecret.');
+  }
+  if (kind !== 'rotate' && !CustomerManagedKey.isCustomerManagedKey(ctx.key)) {
+    throw propError(ctx.owner, 'key', `granting to account ${ctx.crossAccount} needs a key policy we can write, and ${ctx.key ? 'this key is not a CustomerManagedKey' : 'the secret has no customer-managed key'}: an AWS-managed key can never be shared with another account.`, 'Encrypt the secret with a CustomerManagedKey.');
+  }
+  const principal = ctx.grantee.grantPrincipal;
+  const secretStatements = statements.filter(s => s.actions.every(a => a.startsWith('secretsmanager:')));
+  secretStatements.forEach((s, i) => {
+    secret.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `CrossAccount${kind[0].toUpperCase()}${kind.slice(1)}${ctx.crossAccount}${String.fromCharCode(65 + i)}${secret._nextSid()}`,
+      actions: s.actions,
+      principals: [principal],
+      resources: ['*'],
+      conditions: s.conditions,
+    }));
+  });
+  secret._allowAccount(ctx.crossAccount!);
+  // The key policy cannot name the secret's ARN (the secret refers to the
+  // key: a cycle), so it allows secrets of this account by pattern, through
+  // Secrets Manager only; the secret's resource policy picks the one secret.
+  const stack = Stack.of(secret);
+  const name = secret._literalName;
+  const secretPattern = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${name ? `${name}-??????` : '*'}`;
+  const keyStatementsForOther = statements.filter(s => s.actions.some(a => a.startsWith('kms:')));
+  for (const s of keyStatementsForOther) {
+    (ctx.key as CustomerManagedKey).addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CrossAccountUsesKeyOnlyViaSecretsManager',
+      actions: s.actions,
+      principals: [principal],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${ctx.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': secretPattern },
+      },
+    }));
+  }
+  // The other account's half: an identity policy for it to attach.
+  secret._recordCrossAccountStatements(ctx.crossAccount!, statements);
+  return iam.Grant.drop(ctx.grantee, `resource and key policies written; account ${ctx.crossAccount} attaches the identity policy`);
+}
+
+function isAwsManagedKey(key: kms.IKey): boolean {
+  const text = JSON.stringify(Stack.of(key).resolve(key.keyArn));
+  return text.includes('alias/aws/') || (key as unknown as { aliasName?: string }).aliasName?.startsWith('alias/aws/') === true;
+}
