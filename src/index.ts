@@ -6,3 +6,4 @@ export * from './keys';
 export * from './secrets';
 export * from './rotation';
 export * from './grants';
+export * from './nag';

@@ -323,7 +323,7 @@ describe('compliance: the four nag packs and cfn-lint', () => {
     const f = fixture();
     new ManagedSecret(f.stack, 'Unrotated', { credentials: postgres });
     expect(checkCompliance(f.stack).all.map(x => x.rule).sort()).toEqual([
-      'AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'NIST.800.53.R5-SecretsManagerRotationEnabled',
+      'AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'KeysAndSecrets-SM2', 'NIST.800.53.R5-SecretsManagerRotationEnabled',
     ]);
   });
 
