@@ -5,7 +5,7 @@
  * `npm test` verifies the synthesized snapshot offline; `npx projen integ:deploy`
  * deploys it to the current AWS account.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CustomerManagedKey } from '../src';
@@ -35,7 +35,7 @@ integ.assertions
 integ.assertions
   .awsApiCall('KMS', 'getKeyPolicy', { KeyId: key.keyId, PolicyName: 'default' })
   .expect(ExpectedResult.objectLike({
-    Policy: ExpectedResult.stringLikeRegexp('"Sid":"AdministratorsNeverUseKey".*"Sid":"UsersNeverManageKey"'),
+    Policy: Match.stringLikeRegexp('"Sid"\\s*:\\s*"AdministratorsNeverUseKey"[\\s\\S]*"Sid"\\s*:\\s*"UsersNeverManageKey"'),
   }));
 
 app.synth();

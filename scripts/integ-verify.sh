@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 # No AWS account here: make sure nothing waits on instance metadata.
 export AWS_EC2_METADATA_DISABLED=true
+# jest and jsii type-check the code already; synthesizing without type checks
+# gives identical templates in a quarter of the time.
+export TS_NODE_TRANSPILE_ONLY=1
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

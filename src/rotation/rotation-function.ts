@@ -283,12 +283,15 @@ export class RotationFunction extends Construct implements iam.IGrantable {
     });
 
     if (props.createSecretsManagerEndpoint) {
-      props.vpc.addInterfaceEndpoint(`${id}SecretsManagerEndpoint`, {
+      const endpoint = props.vpc.addInterfaceEndpoint(`${id}SecretsManagerEndpoint`, {
         service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
         subnets: { subnets: subnets.subnets },
         securityGroups,
         privateDnsEnabled: true,
       });
+      // The function reaches Secrets Manager only through the endpoint: no
+      // rotation may start before it exists.
+      this.function.node.addDependency(endpoint);
     }
 
   }
