@@ -10,7 +10,9 @@
  *   the database belong to the platform's network stack, so they are
  *   imported here), and a consumer Lambda that reads the credentials at
  *   runtime through the AWS Parameters and Secrets Lambda Extension, cached
- *   for 5 minutes: a rotation reaches it without a redeploy.
+ *   for 5 minutes: a rotation reaches it without a redeploy; and monitoring
+ *   of the key and the secret (CloudTrail events, rotation alarms, usage
+ *   anomalies) on one KMS-encrypted SNS topic.
  *
  * `npm run example` synthesizes it into cdk.out, runs the four cdk-nag packs
  * and cfn-lint on every template, and fails on any finding except the two
@@ -23,7 +25,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CustomerManagedKey, DatabaseEngine, KeyOperation, ManagedSecret, Rotation, RotationSchedule } from '../lib';
+import { CustomerManagedKey, DatabaseEngine, KeyOperation, KeysAndSecretsMonitoring, ManagedSecret, Rotation, RotationSchedule } from '../lib';
 
 export class KeysStack extends Stack {
   public readonly key: CustomerManagedKey;
@@ -84,6 +86,15 @@ export class DataStack extends Stack {
     const consumer = new PaymentsConsumer(this, 'PaymentsConsumer', { vpc, key: props.key });
     database.connections.allowFrom(consumer.function, ec2.Port.tcp(5432), 'payments consumer');
     credentials.addLambdaReader(consumer.function, { cacheTtl: Duration.minutes(5), versionStages: ['AWSCURRENT'], grantee: consumer.role });
+
+    // Alerts for key deletion, key-policy changes, rotation failures and usage
+    // spikes, on one encrypted topic (docs/monitoring.md has the runbooks).
+    new KeysAndSecretsMonitoring(this, 'Monitoring', {
+      watchScope: this,
+      keys: [props.key],
+      emails: ['payments-security@example.com'],
+      dashboard: true,
+    });
   }
 }
 

@@ -7,3 +7,4 @@ export * from './secrets';
 export * from './rotation';
 export * from './grants';
 export * from './nag';
+export * from './monitoring';

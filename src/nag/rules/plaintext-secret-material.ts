@@ -5,8 +5,12 @@ import { CfnSecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagRuleCompliance } from 'cdk-nag';
 import { isReferenceLike, resolve } from './util';
 
-/** Names of variables that hold credentials (PASSWORD, DB_SECRET, API_KEY, TOKEN, ...). */
-const CREDENTIAL_NAME = /(PASSW(OR)?D|PASSPHRASE|SECRET|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|TOKEN|CREDENTIAL)/i;
+/**
+ * Names of variables that hold credentials: ending in PASSWORD, SECRET,
+ * API_KEY, TOKEN... (DB_PASSWORD, STRIPE_SECRET), but not names that only
+ * mention them (SECRETS_MANAGER_TTL, DB_SECRET_ARN).
+ */
+const CREDENTIAL_NAME = /(^|_)(PASSW(OR)?D|PASSPHRASE|SECRET|SECRET_?KEY|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|TOKEN|CREDENTIALS?)$/i;
 /** Values that only point at a secret, never hold one. */
 const POINTER_VALUE = /^(arn:|\{\{resolve:|\/|[a-z0-9-]+\/[a-z0-9/_+=.@-]+$)/i;
 
