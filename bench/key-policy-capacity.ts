@@ -14,8 +14,8 @@
  * - a pure "one statement per grant" policy, built statement by statement.
  *
  * Sizes are `JSON.stringify` lengths with every CloudFormation intrinsic
- * replaced by a string as long as its likely value, by the same rule as
- * `estimatedPolicySize()` (checked below): a role ARN is
+ * replaced by a string as long as its likely value, with the library's own
+ * estimator (`estimatePolicySize`, the one `estimatedPolicySize()` uses): a role ARN is
  * `arn:aws-iso-b:iam::123456789012:role/` plus the name CloudFormation will
  * generate (stack name + '-' + logical ID + 13-character suffix, at most 64).
  */
@@ -25,6 +25,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { BenchResult, Goal, int, ratio, table } from './report';
 import { msSince, round } from './stats';
 import { CustomerManagedKey } from '../src';
+import { estimatedRoleArnLength, estimatePolicySize } from '../src/keys/policy-builder';
 import { KEY_POLICY_MAX_BYTES } from '../src/keys/roles';
 
 /** Two stack names: a typical one, and one long enough that every generated role name hits the 64-character cap. */
@@ -34,40 +35,11 @@ const SCENARIOS = [
 ] as const;
 type ScenarioId = typeof SCENARIOS[number]['id'];
 
-/** Longest likely values of the pseudo parameters (as in src/keys/policy-builder.ts). */
-const PSEUDO_LENGTHS: Record<string, number> = {
-  'AWS::Partition': 'aws-iso-b'.length + 1,
-  'AWS::AccountId': 12,
-  'AWS::Region': 'ap-southeast-5'.length,
-  'AWS::URLSuffix': 'amazonaws.com.cn'.length,
-};
-const ROLE_ARN_PREFIX = 'arn:aws-iso-b:iam::123456789012:role/';
-
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 
-function estimateLength(stackName: string, v: unknown): number | undefined {
-  if (typeof v === 'string') return v.length;
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const keys = Object.keys(v);
-  if (keys.length !== 1 || !(keys[0].startsWith('Fn::') || keys[0] === 'Ref')) return undefined;
-  const [fn, arg] = [keys[0], (v as Record<string, unknown>)[keys[0]]];
-  if (fn === 'Ref' && typeof arg === 'string' && PSEUDO_LENGTHS[arg] !== undefined) return PSEUDO_LENGTHS[arg];
-  if (fn === 'Fn::Join' && Array.isArray(arg) && Array.isArray(arg[1])) {
-    const parts = (arg[1] as unknown[]).map(p => estimateLength(stackName, p) ?? 100);
-    return parts.reduce((a, b) => a + b, 0) + String(arg[0]).length * Math.max(0, parts.length - 1);
-  }
-  if (fn === 'Fn::GetAtt' && Array.isArray(arg) && arg[1] === 'Arn' && typeof arg[0] === 'string') {
-    return ROLE_ARN_PREFIX.length + Math.min(64, stackName.length + 1 + arg[0].length + 13);
-  }
-  return 100;
-}
-
-/** The size of a resolved policy document with its intrinsics at their likely length. */
+/** The size of a resolved policy document with its intrinsics at their likely length (the library's own estimator). */
 function estimatedJsonSize(stackName: string, resolved: unknown): number {
-  return JSON.stringify(resolved, (_k, v) => {
-    const length = estimateLength(stackName, v);
-    return length === undefined ? v : 'x'.repeat(length);
-  }).length;
+  return estimatePolicySize(stackName, resolved);
 }
 
 function newStack(stackName: string, context: Record<string, unknown> = {}): { app: App; stack: Stack } {
@@ -151,7 +123,7 @@ function oursCapacity(stackName: string): OursCapacity {
     baseBytes,
     bytesAtCapacity,
     bytesPerGrant: round((bytesAtCapacity - baseBytes) / capacity, 1),
-    roleArnLength: ROLE_ARN_PREFIX.length + Math.min(64, stackName.length + 1 + `AppRole${capacity}`.length + 8 + 13),
+    roleArnLength: estimatedRoleArnLength(stackName, `AppRole${capacity}`.padEnd(`AppRole${capacity}`.length + 8, 'x')),
     statementsAtCapacity: statements,
     crossCheckBytes,
     synthAtCapacity,

@@ -153,8 +153,7 @@ export class KeyPolicyBuilder {
    */
   public estimatedSize(): number {
     const stack = Stack.of(this.scope);
-    const resolved = stack.resolve(this.document.toJSON());
-    return JSON.stringify(resolved, (_k, v) => estimateIntrinsic(stack.stackName, v)).length;
+    return estimatePolicySize(stack.stackName, stack.resolve(this.document.toJSON()));
   }
 
   /** Validation messages for the finished policy (size, lockout). */
@@ -292,12 +291,22 @@ const PSEUDO_LENGTHS: Record<string, number> = {
 };
 
 /**
- * Replaces CloudFormation intrinsics with a string as long as the value they
+ * The size of a resolved policy document as KMS will count it, with every
+ * CloudFormation intrinsic replaced by a string as long as the value it
  * will likely become: pseudo parameters at their longest, an IAM role ARN at
  * `arn:<partition>:iam::<account>:role/` plus the name CloudFormation will
  * generate (stack name + logical ID + a 13-character suffix, at most 64), and
  * anything else at 100 characters.
  */
+export function estimatePolicySize(stackName: string, resolvedDocument: unknown): number {
+  return JSON.stringify(resolvedDocument, (_k, v) => estimateIntrinsic(stackName, v)).length;
+}
+
+/** The length a CloudFormation role ARN of a stack will likely have (see estimatePolicySize). */
+export function estimatedRoleArnLength(stackName: string, logicalId: string): number {
+  return 'arn:aws-iso-b:iam::123456789012:role/'.length + Math.min(64, stackName.length + 1 + logicalId.length + 13);
+}
+
 function estimateIntrinsic(stackName: string, v: unknown): unknown {
   const length = estimateLength(stackName, v);
   return length === undefined ? v : 'x'.repeat(length);
@@ -315,8 +324,7 @@ function estimateLength(stackName: string, v: unknown): number | undefined {
     return parts.reduce((a, b) => a + b, 0) + String(arg[0]).length * Math.max(0, parts.length - 1);
   }
   if (fn === 'Fn::GetAtt' && Array.isArray(arg) && arg[1] === 'Arn' && typeof arg[0] === 'string') {
-    const generatedName = Math.min(64, stackName.length + 1 + arg[0].length + 13);
-    return 'arn:aws-iso-b:iam::123456789012:role/'.length + generatedName;
+    return estimatedRoleArnLength(stackName, arg[0]);
   }
   return 100;
 }
