@@ -95,7 +95,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     dirs: ['src'],
     devdirs: ['test', 'examples', 'integ', 'scripts', 'bench', 'projenrc', '.projenrc.ts'],
   },
-  gitignore: ['/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
+  gitignore: ['/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '/integ/*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
 });
 
 for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services', '/.venv-smoke', '/cdk.out', '/test-reports', '/src/**/runtime']) {

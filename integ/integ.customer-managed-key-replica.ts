@@ -4,9 +4,9 @@
  * `npm test` verifies the synthesized snapshot offline; `npx projen
  * integ:deploy` deploys it (us-east-1 and us-west-2).
  */
+import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { CustomerManagedKey, CustomerManagedKeyReplica } from '../src';
 
 const app = new App();
