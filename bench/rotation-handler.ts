@@ -31,7 +31,6 @@ const ROTATIONS = 25;
 const LOAD_RUNS = 10;
 const MAX_CYCLE_MS = 1000;
 const MAX_ASSET_KB = 500;
-const SERVICE_NAME = 'cdk-kms-secrets-rotation';
 
 const ENGINES: ReadonlyArray<{ engine: EngineName; server: string }> = [
   { engine: 'postgres', server: 'PostgreSQL 15' },
@@ -66,29 +65,16 @@ function loadHarness(): HarnessModule {
  * `fn` runs, so they are still produced (their cost is part of the cycle) but
  * not printed. Returns how many there were.
  */
-async function withLogsSwallowed<T>(fn: () => Promise<T>): Promise<{ result: T; lines: number }> {
+async function withLogsSwallowed<T>(harness: HarnessModule, fn: () => Promise<T>): Promise<{ result: T; lines: number }> {
   let lines = 0;
-  const patch = (stream: NodeJS.WriteStream) => {
-    const original = stream.write;
-    stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
-      if (text !== undefined && text.startsWith('{') && text.includes(`"service":"${SERVICE_NAME}"`)) {
-        lines += text.split('\n').filter(l => l !== '').length;
-        (rest.find(r => typeof r === 'function') as (() => void) | undefined)?.();
-        return true;
-      }
-      return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof stream.write;
-    return () => {
-      stream.write = original;
-    };
-  };
-  const undo = [patch(process.stdout), patch(process.stderr)];
+  const restore = harness.interceptRotationLogs(captured => {
+    lines += captured.length;
+  });
   try {
     const result = await fn();
     return { result, lines };
   } finally {
-    undo.forEach(u => u());
+    restore();
   }
 }
 
@@ -120,7 +106,7 @@ async function rotateMany(
       if (timing) stepTimes[event.Step].push(msSince(t0));
     };
     const cycles: number[] = [];
-    const { result: firstCycleMs, lines } = await withLogsSwallowed(async () => {
+    const { result: firstCycleMs, lines } = await withLogsSwallowed(harness, async () => {
       const t0 = process.hrtime.bigint();
       await h.rotate({ maxAttempts: 1 }); // warm-up: the first invocation creates the SDK client, TLS contexts...
       const first = msSince(t0);

@@ -68,33 +68,42 @@ const capturedLogs: string[] = [];
 let restoreWrites: (() => void) | undefined;
 
 /**
+ * Intercepts the handler's log lines (Powertools writes one JSON object per
+ * call, tagged with our service name) on stdout and stderr: each is handed to
+ * `onLines`, and printed only when `show` is set; anything else (jest's
+ * console output, ...) passes through. Returns the function that restores the
+ * streams.
+ */
+export function interceptRotationLogs(onLines: (lines: string[]) => void, show = false): () => void {
+  const patch = (stream: NodeJS.WriteStream) => {
+    const original = stream.write;
+    stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+      if (text !== undefined && text.startsWith('{') && text.includes(`"service":"${SERVICE_NAME}"`)) {
+        onLines(text.split('\n').filter(line => line !== ''));
+        if (!show) {
+          const callback = rest.find(r => typeof r === 'function') as (() => void) | undefined;
+          callback?.();
+          return true;
+        }
+      }
+      return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof stream.write;
+    return () => {
+      stream.write = original;
+    };
+  };
+  const undo = [patch(process.stdout), patch(process.stderr)];
+  return () => undo.forEach(u => u());
+}
+
+/**
  * Captures (and hides) the handler's log lines for the suite: call once at the
  * top of a describe block. Set KMSSEC_SHOW_ROTATION_LOGS=1 to see them too.
  */
 export function captureRotationLogs(): void {
   beforeAll(() => {
-    const show = process.env.KMSSEC_SHOW_ROTATION_LOGS === '1';
-    const patch = (stream: NodeJS.WriteStream) => {
-      const original = stream.write;
-      stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
-        // Powertools writes one JSON object per call; anything else (jest's console output, ...) passes through.
-        if (text !== undefined && text.startsWith('{') && text.includes(`"service":"${SERVICE_NAME}"`)) {
-          capturedLogs.push(...text.split('\n').filter(line => line !== ''));
-          if (!show) {
-            const callback = rest.find(r => typeof r === 'function') as (() => void) | undefined;
-            callback?.();
-            return true;
-          }
-        }
-        return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-      } as typeof stream.write;
-      return () => {
-        stream.write = original;
-      };
-    };
-    const undo = [patch(process.stdout), patch(process.stderr)];
-    restoreWrites = () => undo.forEach(u => u());
+    restoreWrites = interceptRotationLogs(lines => capturedLogs.push(...lines), process.env.KMSSEC_SHOW_ROTATION_LOGS === '1');
   });
   afterAll(() => {
     restoreWrites?.();
