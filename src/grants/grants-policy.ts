@@ -1,6 +1,11 @@
 import { Names, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
+/** One Grant for several: the statements of all of them (at least one). */
+export function combineGrants(grants: iam.Grant[]): iam.Grant {
+  return grants.reduce((all, g) => all.combine(g));
+}
+
 /**
  * Where this library's identity statements for a grantee go: for a role of
  * this app, one customer-managed policy per role (an inline policy would be

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { identityGrantee } from './grants-policy';
+import { combineGrants, identityGrantee } from './grants-policy';
 import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 
@@ -198,15 +198,12 @@ function place(ctx: GrantContext, statements: iam.PolicyStatement[], kind: 'read
   }
   const principal = ctx.grantee.grantPrincipal;
   const grantee = identityGrantee(ctx.grantee);
-  let grant: iam.Grant | undefined;
-  for (const s of statements) {
-    const g = iam.Grant.addToPrincipal({ grantee, actions: s.actions, resourceArns: s.resources, conditions: s.conditions });
-    grant = grant ? grant.combine(g) : g;
-  }
-  if (!grant!.success) {
+  const grant = combineGrants(statements.map(s =>
+    iam.Grant.addToPrincipal({ grantee, actions: s.actions, resourceArns: s.resources, conditions: s.conditions })));
+  if (!grant.success) {
     throw propError(ctx.owner, 'grantee', `${JSON.stringify(Stack.of(ctx.secret).resolve(principal.policyFragment.principalJson))} has no identity policy that this app can add to, so the grant would be silently dropped.`, 'Grant to an IAM role or user of this app, or to Role.fromRoleArn(...) of an existing role; a principal of another account gets the resource and key policies.');
   }
-  return grant!;
+  return grant;
 }
 
 /** The account of a principal: its principalAccount, or the account in its ARN. */

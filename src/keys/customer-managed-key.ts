@@ -12,7 +12,7 @@ import {
 } from './roles';
 import { EnvelopeEncryptionGrantOptions, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
 import { propError } from '../errors';
-import { identityGrantee } from '../grants/grants-policy';
+import { combineGrants, identityGrantee } from '../grants/grants-policy';
 
 /** Properties of a `CustomerManagedKey`. */
 export interface CustomerManagedKeyProps extends KeyRolesProps {
@@ -307,14 +307,9 @@ export class CustomerManagedKey extends kms.Key {
         this.builder.addStatement(s, `${OWNER}.grantUse`);
       }
       const identity = grantConditions(this, OWNER, this.roles, principal, options);
-      let grant: iam.Grant | undefined;
-      for (const s of usageStatements(actions, principal, identity, 'unused')) {
-        const g = iam.Grant.addToPrincipal({
-          grantee: identityGrantee(grantee), actions: s.actions, resourceArns: [this.keyArn], conditions: s.conditions,
-        });
-        grant = grant ? grant.combine(g) : g;
-      }
-      return grant!;
+      return combineGrants(usageStatements(actions, principal, identity, 'unused').map(s => iam.Grant.addToPrincipal({
+        grantee: identityGrantee(grantee), actions: s.actions, resourceArns: [this.keyArn], conditions: s.conditions,
+      })));
     }
 
     if (crossStack && granteeStack.dependencies.includes(keyStack)) {
@@ -323,13 +318,10 @@ export class CustomerManagedKey extends kms.Key {
     const conditions = grantConditions(this, OWNER, this.roles, principal, options);
     const sid = this.builder.isNamedPrincipal(principal) ? SID.users
       : isServicePrincipal(this, principal) ? SID.services : SID.accountViaService;
-    let grant: iam.Grant | undefined;
-    for (const s of usageStatements(actions, principal, conditions, sid)) {
+    return combineGrants(usageStatements(actions, principal, conditions, sid).map(s => {
       this.builder.addStatement(s, `${OWNER}.grantUse`);
-      const g = this.policyGrant(grantee, s.actions);
-      grant = grant ? grant.combine(g) : g;
-    }
-    return grant!;
+      return this.policyGrant(grantee, s.actions);
+    }));
   }
 
   /** A Grant object for a statement already recorded in the key policy. */
