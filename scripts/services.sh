@@ -13,11 +13,27 @@
 #   bash scripts/services.sh env     # print the path of the env file to `source`
 #
 # All state (data dirs, sockets, logs, pid files, TLS material, env file) lives in
-# $ROOT/.services, which is gitignored. Nothing outside it is touched.
+# $ROOT/.services, which is gitignored (or, when the database users cannot
+# reach the checkout, in /tmp/kmssec-services-<checksum of the checkout path>).
+# Nothing outside it is touched.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.services"
+# The servers run as the postgres and mysql users, so their state must be
+# reachable by them. A checkout under a private directory (`mktemp -d` makes
+# it 0700) gets a world-traversable state directory under /tmp instead, one
+# per checkout, so that `start`, `stop` and `env` always agree on it.
+reachable_by_db_users() {
+  local user
+  for user in postgres mysql; do
+    id "$user" >/dev/null 2>&1 && runuser -u "$user" -- test -x "$ROOT" 2>/dev/null || return 1
+  done
+}
+if reachable_by_db_users; then
+  STATE="$ROOT/.services"
+else
+  STATE="/tmp/kmssec-services-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+fi
 ENV_FILE="$STATE/env"
 TIMEOUT=${KMSSEC_SERVICES_TIMEOUT:-60} # seconds each service gets to accept connections
 
