@@ -261,16 +261,21 @@ export class CustomerManagedKey extends kms.Key {
   }
 
   /**
-   * Allow arbitrary actions. Usage actions are placed like `grantUse`,
-   * administrative ones like `grantAdmin`; a mix of both is an error.
+   * Allow exactly the given actions (any case; wildcards are expanded
+   * against every KMS action). Usage actions are placed like `grantUse`;
+   * management actions are granted exactly as asked, in a statement of their
+   * own, and make the grantee an administrator (denied every use): only
+   * `grantAdmin` gives the whole administrator set. A mix of both is an error.
    */
   public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
-    const expanded = expandActions(actions);
+    const label = `${OWNER}.grant`;
+    const expanded = expandActions(actions, label);
     if (expanded.some(isAdminWriteAction)) {
       if (expanded.some(isCryptoAction)) {
-        throw propError(`${OWNER}.grant`, 'actions', `mixes management actions with usage actions (${actions.join(', ')}).`, 'Administrators manage and users use: call grantAdmin() and grantUse() separately, for different principals.');
+        throw propError(label, 'actions', `${actions.join(', ')} covers both management actions (${expanded.filter(isAdminWriteAction).slice(0, 4).join(', ')}) and usage actions (${expanded.filter(isCryptoAction).slice(0, 4).join(', ')}).`, 'Administrators manage and users use: call grantAdmin() or grant() with management actions, and grantUse() with usage actions, for different principals.');
       }
-      return this.grantAdmin(grantee);
+      this.builder.addAdministrators([grantee.grantPrincipal], label, expanded);
+      return this.policyGrant(grantee, expanded);
     }
     return this.placeUsageGrant(grantee, expanded, {});
   }
@@ -282,7 +287,7 @@ export class CustomerManagedKey extends kms.Key {
    * principals.
    */
   public addToResourcePolicy(statement: iam.PolicyStatement, _allowNoOp?: boolean): iam.AddToResourcePolicyResult {
-    this.builder.addStatement(statement, 'A key-policy statement');
+    this.builder.addStatement(statement, `${OWNER}.addToResourcePolicy`);
     return { statementAdded: true, policyDependable: this.builder.document };
   }
 

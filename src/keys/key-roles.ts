@@ -3,7 +3,7 @@
  * key-policy statements and grant conditions. Internal except for the
  * `KeyRolesProps` and grant-option structs, which are public API.
  */
-import { Stack, Token } from 'aws-cdk-lib';
+import { DefaultStackSynthesizer, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
@@ -123,12 +123,14 @@ export function assertOperations(owner: string, keyUsage: kms.KeyUsage, operatio
 /** Writes the role statements of `KeyRolesProps` into a policy builder. */
 export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyBuilder, roles: KeyRolesProps, keyUsage: kms.KeyUsage): void {
   const allowAccount = roles.allowAccountToAdminister ?? true;
-  const administrators = roles.administrators ?? [];
-  if (!allowAccount && administrators.length === 0) {
-    throw propError(owner, 'allowAccountToAdminister', 'is false and `administrators` is empty, so no principal could ever manage the key again (a KMS lockout).', 'Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).');
+  const administrators = [...(roles.administrators ?? [])];
+  if (!allowAccount && administrators.length === 0 && roles.deploymentRole === undefined) {
+    throw propError(owner, 'allowAccountToAdminister', 'is false and `administrators` is empty, so no principal could ever manage the key again (a KMS lockout).', 'Name at least one principal in `administrators` (the role CloudFormation deploys with among them), or leave `allowAccountToAdminister` at its default (true).');
   }
+  if (roles.deploymentRole !== undefined) administrators.push(roles.deploymentRole);
   if (allowAccount) builder.addAccountAdministration();
   builder.addAdministrators(administrators, `${owner}.administrators`);
+  if (!allowAccount) requireDeployerAmongAdministrators(scope, owner, builder, roles);
 
   const named: Array<[string, iam.IPrincipal[], KeyOperation[]]> = [
     ['users', roles.users ?? [], [...userOperations(keyUsage)]],
@@ -144,7 +146,7 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
       assertUsablePrincipal(scope, builder, `${owner}.${property}`, principal);
       const conditions = grantConditions(scope, owner, roles, principal, {});
       for (const s of usageStatements(actionsFor(operations), principal, conditions, SID.users, true)) {
-        builder.addStatement(s, `\`${owner}.${property}\``, true);
+        builder.addStatement(s, `${owner}.${property}`, true);
       }
     }
   }
@@ -159,8 +161,37 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
       principals: [principal],
       resources: ['*'],
       conditions: { ...narrowing, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
-    }), `\`${owner}.serviceUsers\``, true);
+    }), `${owner}.serviceUsers`, true);
   }
+}
+
+/**
+ * With `allowAccountToAdminister: false`, CloudFormation's CreateKey checks
+ * that the deploying principal may call PutKeyPolicy: it must be one of the
+ * administrators (the stack synthesizer's CloudFormation execution role, or
+ * the `deploymentRole` given), and nothing may deny it PutKeyPolicy.
+ */
+function requireDeployerAmongAdministrators(scope: IConstruct, owner: string, builder: KeyPolicyBuilder, roles: KeyRolesProps): void {
+  const stack = Stack.of(scope);
+  let deployer = roles.deploymentRole;
+  let arn: string | undefined;
+  if (!deployer) {
+    const synthesizer = stack.synthesizer;
+    if (!(synthesizer instanceof DefaultStackSynthesizer)) {
+      throw propError(owner, 'deploymentRole', `is not set, and the stack's synthesizer (${synthesizer.constructor.name}) does not say which principal CloudFormation deploys with. With \`allowAccountToAdminister: false\`, CreateKey refuses a key policy that does not let the deploying principal call kms:PutKeyPolicy.`, 'Pass `deploymentRole`: the role (or user) that deploys this stack; it becomes an administrator.');
+    }
+    arn = synthesizer.cloudFormationExecutionRoleArn
+      .replace(/\$\{AWS::Partition\}/g, stack.partition)
+      .replace(/\$\{AWS::AccountId\}/g, stack.account)
+      .replace(/\$\{AWS::Region\}/g, stack.region);
+    deployer = new iam.ArnPrincipal(arn);
+  }
+  const ids = builder.identitiesOf(deployer).map(i => i.key);
+  const shown = roles.deploymentRole ? 'the deploymentRole' : (stack.synthesizer as DefaultStackSynthesizer).cloudFormationExecutionRoleArn;
+  if (!ids.some(k => builder.roleOfIdentity(k) === 'administrator')) {
+    throw propError(owner, 'administrators', `does not include the role CloudFormation deploys the stack with (${shown}). With \`allowAccountToAdminister: false\`, CreateKey refuses a key policy that does not let the deploying principal call kms:PutKeyPolicy, so the deployment would fail.`, 'Add that role to `administrators` (for example iam.Role.fromRoleArn(this, \'Deployer\', arn)), pass `deploymentRole`, or leave `allowAccountToAdminister` at its default (true).');
+  }
+  builder.requireAdministrator(ids, `the deploying role (${shown}) is denied kms:PutKeyPolicy by a statement without conditions, so CreateKey would refuse the key policy.`);
 }
 
 function assertUsablePrincipal(scope: IConstruct, builder: KeyPolicyBuilder, property: string, principal: iam.IPrincipal): void {

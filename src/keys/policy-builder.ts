@@ -2,18 +2,26 @@
  * Builds a key policy from the role model and keeps it safe as it grows.
  *
  * Internal: shared by `CustomerManagedKey` and `CustomerManagedKeyReplica`.
- * Every statement goes through `add()`, which refuses `kms:*`, unbounded
- * `Principal: "*"`, and a principal that would be both administrator and user,
- * and merges statements with the same effect, actions, resources and
- * conditions so that hundreds of grantees fit in one policy.
+ * Every statement goes through `addStatement()`, which first reduces it to
+ * the normal form of `normalize.ts` (canonical action names, wildcards
+ * expanded, one identity per principal) and refuses what that form cannot
+ * judge; the checks then run on the normal form only: no statement mixes
+ * management and use, no principal is both administrator and user, every
+ * `Principal: "*"` is bounded, account-wide use goes through a service,
+ * service principals are bound to this account. Statements with the same
+ * effect, actions, resources and conditions are merged so that hundreds of
+ * grantees fit in one policy.
  */
 import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import {
-  adminActions, CRYPTO_ACTIONS, isAdminWriteAction, isCryptoAction, KEY_POLICY_MAX_BYTES, LOCKOUT_ACTION,
-  PRINCIPAL_BOUNDING_CONDITION_KEYS, userDeniedActions,
+  identitiesOfPrincipal, identitiesOfJson, normalizeActions, normalizeStatement, PrincipalIdentity,
+} from './normalize';
+import {
+  adminActions, CRYPTO_ACTIONS, isAdminWriteAction, isCryptoAction, KEY_POLICY_MAX_BYTES, LOCKOUT_ACTION, userDeniedActions,
 } from './roles';
+import { propError } from '../errors';
 
 /** The Sids of the role statements, so tests, nag rules and readers can find them. */
 export const SID = {
@@ -30,15 +38,24 @@ export const SID = {
 /** The role a principal holds in this policy. */
 export type PolicyRole = 'administrator' | 'user';
 
+/** Condition keys that tie a service principal's use of the key to a caller of ours. */
+const SERVICE_BINDING_KEYS = ['aws:sourceaccount', 'aws:sourcearn', 'aws:sourceorgid'];
+
+type Conditions = Record<string, Record<string, unknown>>;
+
 export class KeyPolicyBuilder {
   public readonly document: iam.PolicyDocument;
   private readonly merged = new Map<string, iam.PolicyStatement>();
   private readonly principalsOf = new Map<string, Set<string>>();
-  private readonly roles = new Map<string, { role: PolicyRole; label: string }>();
+  private readonly roles = new Map<string, { role: PolicyRole; label: string; display: string }>();
   private readonly denies = new Set<iam.PolicyStatement>();
   private readonly denied = new Map<iam.PolicyStatement, Set<string>>();
   private readonly adminDeny: iam.PolicyStatement;
   private readonly userDeny: iam.PolicyStatement;
+  /** Identities allowed kms:PutKeyPolicy, and those denied it without a condition (for the lockout guard). */
+  private readonly mayPutPolicy = new Set<string>();
+  private readonly deniedPutPolicy = new Set<string>();
+  private readonly requiredAdministrators: Array<{ ids: string[]; problem: string }> = [];
 
   constructor(private readonly scope: IConstruct, private readonly multiRegion: boolean) {
     this.document = new iam.PolicyDocument();
@@ -63,88 +80,150 @@ export class KeyPolicyBuilder {
       actions: adminActions(this.multiRegion),
       principals: [new iam.AccountRootPrincipal()],
       resources: ['*'],
-    }));
-  }
-
-  /** Named administrators: manage, and an explicit Deny of every cryptographic action. */
-  public addAdministrators(principals: iam.IPrincipal[], property: string): void {
-    if (principals.length === 0) return;
-    for (const p of principals) {
-      this.assertNamedPrincipal(p, property);
-    }
-    this.addStatement(new iam.PolicyStatement({
-      sid: SID.admins,
-      actions: adminActions(this.multiRegion),
-      principals,
-      resources: ['*'],
-    }), `\`${property}\``);
+    }), 'CustomerManagedKey.allowAccountToAdminister');
   }
 
   /**
-   * Adds a statement, merging it into an existing one with the same effect,
-   * actions, resources, conditions and Sid. Refuses what would break the role
-   * model, and records which named principals are administrators and users.
-   * Named administrators always land in the administrators' Deny of every
-   * cryptographic action; named users land in the users' Deny of management
-   * when `denyRole` is set (the `users`-style properties). Grantees are not
-   * added to that Deny: it would double the policy size per grantee.
+   * Named administrators: the given actions (by default every administrative
+   * one), and an explicit Deny of every cryptographic action. A principal
+   * with conditions gets an Allow of its own carrying them; its Deny holds
+   * without them.
    */
-  public addStatement(statement: iam.PolicyStatement, label = 'a grant', denyRole = false): void {
-    const actions = expandActions(statement.actions);
-    this.assertNoWildcardAction(statement.effect, actions);
-    this.assertBoundedStar(statement);
+  public addAdministrators(principals: iam.IPrincipal[], label: string, actions: string[] = adminActions(this.multiRegion)): void {
+    if (principals.length === 0) return;
+    for (const p of principals) this.assertNamedPrincipal(p, label);
+    const plain = principals.filter(p => !hasOwnConditions(p));
+    const groups = [...(plain.length > 0 ? [plain] : []), ...principals.filter(hasOwnConditions).map(p => [p])];
+    for (const group of groups) {
+      this.addStatement(new iam.PolicyStatement({ sid: SID.admins, actions, principals: group, resources: ['*'] }), label);
+    }
+  }
+
+  /**
+   * Adds a statement. It is normalized first, and refused (with the
+   * library's error, naming `label`) when it cannot be judged or would break
+   * the role model. Named administrators always land in the administrators'
+   * Deny of every cryptographic action; named users land in the users' Deny
+   * of management when `denyRole` is set (the `users`-style properties).
+   * Grantees are not added to that Deny: it would double the policy size per
+   * grantee.
+   */
+  public addStatement(statement: iam.PolicyStatement, label = 'CustomerManagedKey.addToResourcePolicy', denyRole = false, isolate = false): void {
+    const stack = Stack.of(this.scope);
+    const json = stack.resolve(statement.toStatementJson());
+    const perPrincipal = statement.principals.map(p => ({ principal: p, ...identitiesOfPrincipal(this.scope, p) }));
+    const { statement: norm, problems } = normalizeStatement(json, stack, perPrincipal.flatMap(p => p.identities));
+    if (!norm) throw propError(label, '', `A key-policy statement ${problems[0].problem}`, problems[0].fix);
+
+    // A principal with conditions, or a service principal, never shares an Allow with others.
+    if (norm.effect === 'Allow' && perPrincipal.length > 1 && perPrincipal.some(p => hasOwnConditions(p.principal) || p.identities.some(i => i.kind === 'service'))) {
+      for (const p of perPrincipal) {
+        this.addStatement(copyStatement(this.scope, statement, p.principal), label, denyRole, true);
+      }
+      return;
+    }
+
+    const actions = norm.actions.map(a => a.name);
+    let conditions = statement.conditions as Conditions;
     const named: iam.IPrincipal[] = [];
-    if (statement.effect === iam.Effect.ALLOW) {
-      const role = this.roleOfActions(actions);
-      for (const p of statement.principals) {
-        if (this.isNamedPrincipal(p)) {
-          if (role) this.claim(p, role, label);
-          named.push(p);
-        } else if (role === 'user' && (this.isAccountRoot(p) || this.isStar(p)) && !hasConditionKey(statement, 'kms:ViaService')) {
-          throw new Error(`${label} would let every principal of the account use this key directly. Account-wide use is allowed only through an AWS service: pass \`viaService\` (for example 'secretsmanager'), or grant the named roles that need the key.`);
+    let role: PolicyRole | undefined;
+    if (norm.effect === 'Allow') {
+      role = this.roleOfActions(label, actions, json.Action);
+      const wantsUse = actions.some(isCryptoAction);
+      for (const { principal, identities } of perPrincipal) {
+        for (const id of identities) {
+          if (id.kind === 'star') {
+            if (!norm.bounded) {
+              throw propError(label, '', 'A key-policy statement allows Principal "*" without a positive, literal account or organization bound, which would let any AWS account in.', 'Add a StringEquals condition on aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount whose values are literal 12-digit accounts or o-... IDs (or Aws.ACCOUNT_ID); a wildcard value, a Like or Not operator, or IfExists does not bound. Or name the principals.');
+            }
+            if (wantsUse && !hasConditionKey(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
+          } else if (id.kind === 'account') {
+            if (wantsUse && !hasConditionKey(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
+          } else if (id.kind === 'group') {
+            throw propError(label, '', `${id.display} is an IAM group, and a group cannot be a principal in a key policy (KMS rejects the policy).`, 'Name the roles or users instead, or grant the group an IAM policy that relies on an account delegation.');
+          } else if (id.kind === 'federated' || (id.kind === 'other' && !id.key.startsWith('aws:'))) {
+            throw propError(label, '', `${id.display} is not a principal the key-policy role model can judge.`, 'Name IAM roles, users, their ARNs, the account, or AWS service principals.');
+          } else if (id.kind !== 'service') {
+            if (role) this.claim(id, role, label);
+          }
         }
+        if (identities.some(i => i.kind !== 'service' && i.kind !== 'star' && i.kind !== 'account')) named.push(principal);
+      }
+      if (wantsUse && perPrincipal.some(p => p.identities.some(i => i.kind === 'service')) && !bindsService(conditions)) {
+        // A service acting for any account could otherwise use the key (the confused deputy).
+        conditions = { ...conditions, StringEquals: { ...(conditions.StringEquals ?? {}), 'aws:SourceAccount': stack.account } };
       }
     }
-    const key = this.mergeKey(statement, actions);
+
+    const alone = isolate || perPrincipal.some(p => hasOwnConditions(p.principal));
+    const key = this.mergeKey(norm.effect, actions, statement, conditions, alone ? perPrincipal.flatMap(p => p.identities.map(i => i.key)) : []);
     const existing = this.merged.get(key);
     const listed = this.principalsOf.get(key) ?? new Set<string>();
-    const fresh = statement.principals.filter(p => !listed.has(this.principalKey(p)));
-    fresh.forEach(p => listed.add(this.principalKey(p)));
+    const fresh = perPrincipal.filter(p => p.identities.some(i => !listed.has(i.key)));
+    fresh.forEach(p => p.identities.forEach(i => listed.add(i.key)));
     this.principalsOf.set(key, listed);
     if (existing) {
       // Merged: the same effect, actions, resources and conditions; each principal listed once.
-      if (fresh.length > 0) existing.addPrincipals(...fresh);
+      if (fresh.length > 0) existing.addPrincipals(...fresh.map(p => plainPrincipal(this.scope, p.principal)));
     } else {
       const copy = new iam.PolicyStatement({
         sid: this.uniqueSid(statement.sid ?? 'Grant'),
         effect: statement.effect,
         actions,
-        notActions: statement.notActions,
-        resources: statement.resources.length > 0 ? statement.resources : ['*'],
-        notResources: statement.notResources,
-        principals: statement.principals,
-        notPrincipals: statement.notPrincipals,
-        conditions: statement.conditions,
+        resources: ['*'],
+        principals: perPrincipal.map(p => plainPrincipal(this.scope, p.principal)),
+        conditions: Object.keys(conditions).length > 0 ? conditions : undefined,
       });
       this.merged.set(key, copy);
       this.document.addStatements(copy);
     }
+
+    // The lockout guard's view: who may and who may never call PutKeyPolicy.
+    if (actions.includes(LOCKOUT_ACTION)) {
+      const ids = perPrincipal.flatMap(p => p.identities.map(i => i.key));
+      if (norm.effect === 'Allow') ids.forEach(i => this.mayPutPolicy.add(i));
+      else if (Object.keys(conditions).length === 0) ids.forEach(i => this.deniedPutPolicy.add(i));
+    }
     for (const p of named) {
-      const role = this.roleOf(p);
-      if (role === 'administrator') this.addDenyPrincipal(this.adminDeny, p);
-      if (role === 'user' && denyRole) this.addDenyPrincipal(this.userDeny, p);
+      const r = this.roleOfPrincipal(p);
+      if (r === 'administrator') this.addDenyPrincipal(this.adminDeny, p);
+      if (r === 'user' && denyRole) this.addDenyPrincipal(this.userDeny, p);
     }
   }
 
-  /** The principal that holds a role, or undefined. */
-  public roleOf(principal: iam.IPrincipal): PolicyRole | undefined {
-    return this.roles.get(this.principalKey(principal))?.role;
+  /** The role a principal holds, or undefined. */
+  public roleOfPrincipal(principal: iam.IPrincipal): PolicyRole | undefined {
+    const ids = identitiesOfPrincipal(this.scope, principal).identities;
+    return ids.map(i => this.roles.get(i.key)?.role).find(r => r !== undefined);
   }
 
-  /** Whether a principal can call PutKeyPolicy: used by the lockout guard. */
+  /** The role an identity holds, or undefined. */
+  public roleOfIdentity(identity: string): PolicyRole | undefined {
+    return this.roles.get(identity)?.role;
+  }
+
+  /**
+   * Whether some principal can call PutKeyPolicy: allowed it, and not denied
+   * it by a Deny without conditions (a Deny of "*" denies everyone).
+   */
   public isManageable(): boolean {
-    return this.statements().some(s =>
-      s.Effect === 'Allow' && asArray(s.Action).includes(LOCKOUT_ACTION) && s.Principal !== undefined);
+    if (this.deniedPutPolicy.has('*')) return false;
+    return [...this.mayPutPolicy].some(k => !this.deniedPutPolicy.has(k));
+  }
+
+  /** Checked at validation: one of these identities must still be able to call PutKeyPolicy. */
+  public requireAdministrator(ids: string[], problem: string): void {
+    this.requiredAdministrators.push({ ids, problem });
+  }
+
+  /** Whether an identity (a key from `identitiesOf`) may call PutKeyPolicy. */
+  public mayAdminister(identity: string): boolean {
+    return this.mayPutPolicy.has(identity) && !this.deniedPutPolicy.has(identity) && !this.deniedPutPolicy.has('*');
+  }
+
+  /** The identities of a principal, as the builder compares them. */
+  public identitiesOf(principal: iam.IPrincipal): PrincipalIdentity[] {
+    return identitiesOfPrincipal(this.scope, principal).identities;
   }
 
   /**
@@ -160,17 +239,20 @@ export class KeyPolicyBuilder {
   public validate(lockoutFix: string): string[] {
     const errors: string[] = [];
     if (!this.isManageable()) {
-      errors.push(`The key policy leaves no principal that can call kms:PutKeyPolicy, so the key could never be managed again (KMS: "The new key policy will not allow you to update the key policy in the future"). ${lockoutFix}`);
+      errors.push(`[cdk-kms-secrets] CustomerManagedKey.administrators: the key policy leaves no principal that can call kms:PutKeyPolicy (none is allowed it, or each one allowed is also denied it), so the key could never be managed again (KMS: "The new key policy will not allow you to update the key policy in the future"). Fix: ${lockoutFix}`);
+    }
+    for (const r of this.requiredAdministrators) {
+      if (!r.ids.some(i => this.mayAdminister(i))) errors.push(`[cdk-kms-secrets] CustomerManagedKey.deploymentRole: ${r.problem} Fix: ${lockoutFix}`);
     }
     const size = this.estimatedSize();
     if (size > KEY_POLICY_MAX_BYTES) {
-      errors.push(`The key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.`);
+      errors.push(`[cdk-kms-secrets] CustomerManagedKey: the key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Fix: Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.`);
     }
     return errors;
   }
 
-  private statements(): Array<{ Effect: string; Action?: string | string[]; Principal?: unknown }> {
-    return (Stack.of(this.scope).resolve(this.document.toJSON())?.Statement ?? []);
+  private accountWideUse(label: string): Error {
+    return propError(label, '', 'would let every principal of the account use this key directly.', 'Account-wide use is allowed only through an AWS service: pass `viaService` (for example \'secretsmanager\'), or grant the named roles that need the key.');
   }
 
   private addDenyPrincipal(deny: iam.PolicyStatement, principal: iam.IPrincipal): void {
@@ -178,94 +260,58 @@ export class KeyPolicyBuilder {
       this.denies.add(deny);
       this.document.addStatements(deny);
     }
-    const key = this.principalKey(principal);
+    const ids = this.identitiesOf(principal).map(i => i.key);
     const listed = this.denied.get(deny) ?? new Set<string>();
-    if (!listed.has(key)) {
-      listed.add(key);
+    if (ids.some(k => !listed.has(k))) {
+      ids.forEach(k => listed.add(k));
       this.denied.set(deny, listed);
-      deny.addPrincipals(principal);
+      // A Deny must hold everywhere: the principal without its conditions.
+      deny.addPrincipals(plainPrincipal(this.scope, principal));
+      if (deny === this.userDeny) ids.forEach(k => this.deniedPutPolicy.add(k));
     }
   }
 
-  private roleOfActions(actions: string[]): PolicyRole | undefined {
+  private roleOfActions(label: string, actions: string[], written: unknown): PolicyRole | undefined {
     const crypto = actions.filter(isCryptoAction);
     const admin = actions.filter(isAdminWriteAction);
     if (crypto.length > 0 && admin.length > 0) {
-      throw new Error(`A key-policy statement mixes management actions (${admin.join(', ')}) with usage actions (${crypto.join(', ')}). Administrators manage and users use: grant them separately, with grantAdmin() or \`administrators\` for one and grantEncryptDecrypt()/grantUse() or \`users\` for the other.`);
+      const wrote = (Array.isArray(written) ? written : [written]).join(', ');
+      throw propError(label, '', `A key-policy statement allows ${wrote}, which covers both management actions (${admin.slice(0, 4).join(', ')}${admin.length > 4 ? ', ...' : ''}) and usage actions (${crypto.slice(0, 4).join(', ')}${crypto.length > 4 ? ', ...' : ''}): one principal would both manage and use the key.`, 'Administrators manage and users use: grant them separately, with grantAdmin() or `administrators` for one and grantEncryptDecrypt()/grantUse() or `users` for the other, naming the actions (wildcards are expanded against every KMS action, in any case).');
     }
     return crypto.length > 0 ? 'user' : admin.length > 0 ? 'administrator' : undefined;
   }
 
-  private isStar(principal: iam.IPrincipal): boolean {
-    const json = Stack.of(this.scope).resolve(principal.policyFragment.principalJson) as Record<string, unknown[]>;
-    return (json.AWS ?? []).includes('*');
-  }
-
-  private isAccountRoot(principal: iam.IPrincipal): boolean {
-    const text = JSON.stringify(Stack.of(this.scope).resolve(principal.policyFragment.principalJson));
-    return text.includes(':root') || /"\d{12}"/.test(text);
-  }
-
-  private claim(principal: iam.IPrincipal, role: PolicyRole, label: string): void {
-    const key = this.principalKey(principal);
-    const held = this.roles.get(key);
+  private claim(identity: PrincipalIdentity, role: PolicyRole, label: string): void {
+    const held = this.roles.get(identity.key);
     if (held && held.role !== role) {
       const [admin, user] = role === 'administrator' ? [label, held.label] : [held.label, label];
-      throw new Error(`${describePrincipal(this.scope, principal)} is both an administrator (${admin}) and a user (${user}) of this key. Administrators manage the key and are denied its use; users use it and are denied its management. Use two different principals (for example an admin role and an application role).`);
+      throw propError(label, '', `${describeIdentity(identity, held.display)} is both an administrator (${admin}) and a user (${user}) of this key (compared as one identity however it is written: Role, Role.fromRoleArn, Role.fromRoleName, ArnPrincipal, a role path or session, with or without conditions). Administrators manage the key and are denied its use; users use it and are denied its management.`, 'Use two different principals (for example an admin role and an application role).');
     }
-    if (!held) this.roles.set(key, { role, label });
+    if (!held) this.roles.set(identity.key, { role, label, display: identity.display });
   }
 
-  private assertNamedPrincipal(principal: iam.IPrincipal, property: string): void {
+  private assertNamedPrincipal(principal: iam.IPrincipal, label: string): void {
     if (!this.isNamedPrincipal(principal)) {
-      throw new Error(`\`${property}\` must list named IAM principals (roles, users, or their ARNs), not ${describePrincipal(this.scope, principal)}: an explicit Deny on the account root or on "*" would deny every principal of the account. To let the account's IAM administrators manage the key, leave \`allowAccountToAdminister\` at its default (true).`);
+      const ids = this.identitiesOf(principal);
+      throw propError(label, '', `must list named IAM principals (roles, users, or their ARNs), not ${ids.map(i => i.display).join(', ') || 'an empty principal'}: an explicit Deny on the account root, "*", a group, an organization or a service would not name one principal.`, 'Name the administrator roles. To let the account\'s IAM administrators manage the key, leave `allowAccountToAdminister` at its default (true).');
     }
   }
 
-  /** A principal an explicit Deny may name: an IAM role, user or ARN, never the account root, "*" or a service. */
+  /** A principal an explicit Deny may name: an IAM role, user or ARN, never the account root, "*", a group or a service. */
   public isNamedPrincipal(principal: iam.IPrincipal): boolean {
-    const json = Stack.of(this.scope).resolve(principal.policyFragment.principalJson) as Record<string, unknown[]>;
-    const aws = json.AWS ?? [];
-    if (Object.keys(json).some(k => k !== 'AWS')) return false;
-    if (aws.length === 0) return false;
-    // Not "*", and not the account root (a 12-digit account ID, or an ARN ending in :root).
-    return aws.every(a => a !== '*' && !/^"\d{12}"$/.test(JSON.stringify(a)) && !JSON.stringify(a).includes(':root'));
+    const ids = this.identitiesOf(principal);
+    return ids.length > 0 && ids.every(i => i.kind === 'role' || i.kind === 'user' || (i.kind === 'other' && i.key.startsWith('aws:')));
   }
 
-  private assertNoWildcardAction(effect: iam.Effect, actions: string[]): void {
-    const bad = actions.filter(a => a === '*' || a === 'kms:*');
-    if (bad.length > 0 && effect === iam.Effect.ALLOW) {
-      throw new Error(`A key-policy statement may not allow "${bad[0]}": it would give one principal both the management and the use of the key. Grant the specific actions instead (grantEncryptDecrypt, grantUse, or the \`administrators\`/\`users\` properties).`);
-    }
-  }
-
-  private assertBoundedStar(statement: iam.PolicyStatement): void {
-    type StatementJson = { Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
-    const json = Stack.of(this.scope).resolve(statement.toStatementJson()) as StatementJson;
-    const principal = json.Principal;
-    const isStar = principal === '*' || (typeof principal === 'object' && principal !== null && asArray((principal as Record<string, unknown>).AWS).includes('*'));
-    if (!isStar || statement.effect !== iam.Effect.ALLOW) return;
-    const keys = Object.values(json.Condition ?? {}).flatMap(c => Object.keys(c));
-    if (!keys.some(k => PRINCIPAL_BOUNDING_CONDITION_KEYS.includes(k))) {
-      throw new Error(`A key-policy statement allows Principal "*" without an account or organization condition, which would let any AWS account use the key. Add a condition on one of ${PRINCIPAL_BOUNDING_CONDITION_KEYS.join(', ')} (for example \`aws:PrincipalOrgID\`), or name the principals.`);
-    }
-  }
-
-  private mergeKey(statement: iam.PolicyStatement, actions: string[]): string {
+  private mergeKey(effect: string, actions: string[], statement: iam.PolicyStatement, conditions: Conditions, ownIdentities: string[]): string {
     const stack = Stack.of(this.scope);
     return JSON.stringify(stack.resolve({
-      e: statement.effect,
+      e: effect,
       a: [...actions].sort(),
-      na: [...statement.notActions].sort(),
-      r: [...statement.resources].sort(),
-      c: statement.conditions,
-      np: statement.notPrincipals.map(p => p.policyFragment.principalJson),
+      c: conditions,
       s: statement.sid,
+      p: ownIdentities,
     }));
-  }
-
-  private principalKey(principal: iam.IPrincipal): string {
-    return JSON.stringify(Stack.of(this.scope).resolve(principal.policyFragment.principalJson));
   }
 
   private uniqueSid(sid: string): string {
@@ -277,9 +323,74 @@ export class KeyPolicyBuilder {
   }
 }
 
-function asArray(v: unknown): unknown[] {
-  if (v === undefined) return [];
-  return Array.isArray(v) ? v : [v];
+/** Whether a principal carries conditions of its own (PrincipalWithConditions, ViaServicePrincipal, ...). */
+export function hasOwnConditions(principal: iam.IPrincipal): boolean {
+  return Object.keys(principal.policyFragment.conditions ?? {}).length > 0;
+}
+
+/** The principal's JSON without its conditions: what a Deny, or a statement that already carries them, names. */
+function plainPrincipal(scope: IConstruct, principal: iam.IPrincipal): iam.IPrincipal {
+  if (!hasOwnConditions(principal)) return principal;
+  return new JsonPrincipal(principal.policyFragment.principalJson, Stack.of(scope).account);
+}
+
+class JsonPrincipal extends iam.PrincipalBase {
+  constructor(private readonly json: { [key: string]: string[] }, public readonly principalAccount: string | undefined) {
+    super();
+  }
+  public get policyFragment(): iam.PrincipalPolicyFragment {
+    return new iam.PrincipalPolicyFragment(this.json);
+  }
+  public dedupeString(): string | undefined {
+    return JSON.stringify(this.json);
+  }
+  public toString(): string {
+    return `JsonPrincipal(${JSON.stringify(this.json)})`;
+  }
+}
+
+/** The statement for one of its principals: the principal without its own conditions, which the statement already holds. */
+function copyStatement(scope: IConstruct, s: iam.PolicyStatement, principal: iam.IPrincipal): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: s.sid, effect: s.effect, actions: s.actions, resources: s.resources,
+    principals: [plainPrincipal(scope, principal)],
+    conditions: withoutConditionsOf(s.conditions as Conditions, s.principals.filter(p => p !== principal)),
+  });
+}
+
+/** Statement conditions less those that only other principals brought. */
+function withoutConditionsOf(conditions: Conditions, others: iam.IPrincipal[]): Conditions | undefined {
+  const out: Conditions = JSON.parse(JSON.stringify(conditions ?? {}));
+  for (const p of others) {
+    for (const [op, entries] of Object.entries(p.policyFragment.conditions ?? {})) {
+      for (const k of Object.keys(entries as object)) {
+        if (out[op]) delete out[op][k];
+        if (out[op] && Object.keys(out[op]).length === 0) delete out[op];
+      }
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function describeIdentity(identity: PrincipalIdentity, other: string): string {
+  const a = Token.isUnresolved(identity.display) ? 'a principal' : identity.display;
+  return other && other !== a ? `Principal ${a} (also written ${other})` : `Principal ${a}`;
+}
+
+function bindsService(conditions: Conditions): boolean {
+  for (const [op, entries] of Object.entries(conditions ?? {})) {
+    const lower = op.toLowerCase();
+    if (lower.includes('not') || lower.endsWith('ifexists') || lower === 'null') continue;
+    for (const k of Object.keys(entries ?? {})) {
+      const key = k.toLowerCase();
+      if (SERVICE_BINDING_KEYS.includes(key) || key.startsWith('kms:encryptioncontext:')) return true;
+    }
+  }
+  return false;
+}
+
+function hasConditionKey(conditions: Conditions, conditionKey: string): boolean {
+  return Object.values(conditions ?? {}).some(c => Object.keys(c as object).some(k => k.toLowerCase() === conditionKey.toLowerCase()));
 }
 
 /** Longest likely values of the pseudo parameters. */
@@ -337,24 +448,14 @@ export function describePrincipal(scope: IConstruct, principal: iam.IPrincipal):
   return node?.path ? `Principal ${node.path} (${text})` : `Principal ${text}`;
 }
 
-/** Every KMS action the role model knows, for expanding wildcards like `kms:ReEncrypt*`. */
-const KNOWN_ACTIONS = [...new Set([...adminActions(true), ...CRYPTO_ACTIONS])];
-
-/** Expands `kms:Xyz*` wildcards into the known actions they match, so statements stay explicit. */
-export function expandActions(actions: string[]): string[] {
-  const out = new Set<string>();
-  for (const a of actions) {
-    if (a.startsWith('kms:') && a.endsWith('*') && a !== 'kms:*') {
-      const prefix = a.slice(0, -1);
-      const matches = KNOWN_ACTIONS.filter(k => k.startsWith(prefix));
-      (matches.length > 0 ? matches : [a]).forEach(m => out.add(m));
-    } else {
-      out.add(a);
-    }
-  }
-  return [...out].sort();
+/**
+ * Canonical names of the KMS actions an action list covers (case folded,
+ * wildcards expanded); an action KMS does not have is an error naming `label`.
+ */
+export function expandActions(actions: string[], label = 'CustomerManagedKey.grant'): string[] {
+  const { actions: out, problems } = normalizeActions(actions, 'Allow');
+  if (problems.length > 0) throw propError(label, 'actions', problems[0].problem, problems[0].fix);
+  return out.map(a => a.name);
 }
 
-function hasConditionKey(statement: iam.PolicyStatement, conditionKey: string): boolean {
-  return Object.values(statement.conditions ?? {}).some(c => Object.keys(c as object).includes(conditionKey));
-}
+export { identitiesOfJson };

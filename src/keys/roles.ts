@@ -9,48 +9,23 @@
  * Internal module: not exported from the package index.
  */
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { kmsAction, KMS_ACTIONS, kmsActionsIn } from './kms-actions';
 
-/** Read-only management actions: administrators (and the account) may describe the key. */
-export const ADMIN_READ_ACTIONS: readonly string[] = [
-  'kms:DescribeKey',
-  'kms:GetKeyPolicy',
-  'kms:GetKeyRotationStatus',
-  'kms:ListGrants',
-  'kms:ListKeyPolicies',
-  'kms:ListKeyRotations',
-  'kms:ListResourceTags',
-];
-
-/** Management actions that change the key. Users are explicitly denied these. */
-export const ADMIN_WRITE_ACTIONS: readonly string[] = [
-  'kms:CancelKeyDeletion',
-  'kms:CreateAlias',
-  'kms:DeleteAlias',
-  'kms:DisableKey',
-  'kms:DisableKeyRotation',
-  'kms:EnableKey',
-  'kms:EnableKeyRotation',
-  'kms:PutKeyPolicy',
-  'kms:RotateKeyOnDemand',
-  'kms:ScheduleKeyDeletion',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:UpdateAlias',
-  'kms:UpdateKeyDescription',
-];
+/** Read-only management actions: administrators may describe the key (users get `kms:DescribeKey` too). */
+export const ADMIN_READ_ACTIONS: readonly string[] = kmsActionsIn('admin-read');
 
 /**
- * Revoking and retiring grants: administrators may clean up grants, and
- * service users may revoke the grants they made for AWS resources. Neither
- * role-defining nor denied to users.
+ * Management actions that change the key, its grants or its key material
+ * (including `RevokeGrant`, `RetireGrant` and the EXTERNAL-origin import
+ * actions). Users are explicitly denied these.
  */
-export const GRANT_CLEANUP_ACTIONS: readonly string[] = ['kms:RetireGrant', 'kms:RevokeGrant'];
+export const ADMIN_WRITE_ACTIONS: readonly string[] = kmsActionsIn('admin-write');
 
 /** Management actions that exist only for multi-Region keys. */
-export const MULTI_REGION_ADMIN_ACTIONS: readonly string[] = [
-  'kms:ReplicateKey',
-  'kms:UpdatePrimaryRegion',
-];
+export const MULTI_REGION_ADMIN_ACTIONS: readonly string[] = kmsActionsIn('admin-multi-region');
+
+/** Actions nobody in a key policy may call (KMS's own, see kms-actions.ts): users are denied them too. */
+export const DENIED_ACTIONS: readonly string[] = kmsActionsIn('denied');
 
 /** The action that keeps a key manageable: someone must always hold it. */
 export const LOCKOUT_ACTION = 'kms:PutKeyPolicy';
@@ -59,42 +34,18 @@ export const LOCKOUT_ACTION = 'kms:PutKeyPolicy';
  * Every action that uses key material, or hands usage to someone else
  * (CreateGrant). Administrators are explicitly denied all of these.
  */
-export const CRYPTO_ACTIONS: readonly string[] = [
-  'kms:CreateGrant',
-  'kms:Decrypt',
-  'kms:DeriveSharedSecret',
-  'kms:Encrypt',
-  'kms:GenerateDataKey',
-  'kms:GenerateDataKeyPair',
-  'kms:GenerateDataKeyPairWithoutPlaintext',
-  'kms:GenerateDataKeyWithoutPlaintext',
-  'kms:GenerateMac',
-  'kms:GetPublicKey',
-  'kms:ReEncryptFrom',
-  'kms:ReEncryptTo',
-  'kms:Sign',
-  'kms:Verify',
-  'kms:VerifyMac',
-];
+export const CRYPTO_ACTIONS: readonly string[] = kmsActionsIn('user');
 
 /** Actions that accept an encryption context, so `kms:EncryptionContext:*` conditions apply. */
-export const ENCRYPTION_CONTEXT_ACTIONS: readonly string[] = [
-  'kms:Decrypt',
-  'kms:Encrypt',
-  'kms:GenerateDataKey',
-  'kms:GenerateDataKeyPair',
-  'kms:GenerateDataKeyPairWithoutPlaintext',
-  'kms:GenerateDataKeyWithoutPlaintext',
-  'kms:ReEncryptFrom',
-  'kms:ReEncryptTo',
-];
+export const ENCRYPTION_CONTEXT_ACTIONS: readonly string[] = KMS_ACTIONS.filter(a => a.encryptionContext).map(a => a.name);
 
-/** What a service user (an AWS service acting for a principal) may do: grants for AWS resources only. */
-export const SERVICE_USER_ACTIONS: readonly string[] = [
-  'kms:CreateGrant',
-  'kms:ListGrants',
-  'kms:RevokeGrant',
-];
+/**
+ * What a service user (an AWS service acting for a principal) may do:
+ * create and list grants for AWS resources only. Revoking grants is
+ * management (users are denied it); the services retire the grants they
+ * made as each grant's retiring principal.
+ */
+export const SERVICE_USER_ACTIONS: readonly string[] = ['kms:CreateGrant', 'kms:ListGrants'];
 
 /** A cryptographic operation that can be granted on a key. */
 export enum KeyOperation {
@@ -161,12 +112,12 @@ export const USAGE_KEY_SPECS: Record<string, readonly string[]> = {
 
 /** All the actions an administrator is allowed, for a key that is or isn't multi-Region. */
 export function adminActions(multiRegion: boolean): string[] {
-  return [...ADMIN_READ_ACTIONS, ...ADMIN_WRITE_ACTIONS, ...GRANT_CLEANUP_ACTIONS, ...(multiRegion ? MULTI_REGION_ADMIN_ACTIONS : [])].sort();
+  return [...ADMIN_READ_ACTIONS, ...ADMIN_WRITE_ACTIONS, ...(multiRegion ? MULTI_REGION_ADMIN_ACTIONS : [])].sort();
 }
 
-/** The actions a named user is explicitly denied: every action that changes the key. */
+/** The actions a named user is explicitly denied: every action that changes the key, and KMS's own. */
 export function userDeniedActions(): string[] {
-  return [...ADMIN_WRITE_ACTIONS, ...MULTI_REGION_ADMIN_ACTIONS].sort();
+  return [...ADMIN_WRITE_ACTIONS, ...MULTI_REGION_ADMIN_ACTIONS, ...DENIED_ACTIONS].sort();
 }
 
 /** The actions of a set of operations, deduplicated and sorted. */
@@ -174,25 +125,16 @@ export function actionsFor(operations: readonly KeyOperation[]): string[] {
   return [...new Set(operations.flatMap(op => OPERATION_ACTIONS[op]))].sort();
 }
 
-/** Whether an action is a cryptographic (usage) action. */
+/** Whether an action is a cryptographic (usage) action, whatever its case. */
 export function isCryptoAction(action: string): boolean {
-  return CRYPTO_ACTIONS.includes(action);
+  return kmsAction(action)?.role === 'user';
 }
 
-/** Whether an action changes the key (an administrative write). */
+/** Whether an action changes the key (an administrative write, multi-Region included, or KMS's own), whatever its case. */
 export function isAdminWriteAction(action: string): boolean {
-  return ADMIN_WRITE_ACTIONS.includes(action) || MULTI_REGION_ADMIN_ACTIONS.includes(action);
+  const role = kmsAction(action)?.role;
+  return role === 'admin-write' || role === 'admin-multi-region' || role === 'denied';
 }
-
-/** Condition keys that bound a `Principal: "*"` statement to an account or organization. */
-export const PRINCIPAL_BOUNDING_CONDITION_KEYS: readonly string[] = [
-  'aws:PrincipalAccount',
-  'aws:PrincipalOrgID',
-  'aws:PrincipalOrgPaths',
-  'aws:SourceAccount',
-  'aws:SourceOrgID',
-  'kms:CallerAccount',
-];
 
 /** The documented maximum size of a key policy, in bytes. */
 export const KEY_POLICY_MAX_BYTES = 32 * 1024;

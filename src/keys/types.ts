@@ -31,6 +31,19 @@ export interface KeyRolesProps {
   readonly allowAccountToAdminister?: boolean;
 
   /**
+   * The principal CloudFormation deploys the stack with. It becomes an
+   * administrator. With `allowAccountToAdminister: false`, CloudFormation's
+   * CreateKey refuses a key policy that does not let the deploying principal
+   * call `kms:PutKeyPolicy`, so the deploying role must be an administrator:
+   * this one, or (when this is not set) the CloudFormation execution role of
+   * the stack's `DefaultStackSynthesizer`, which must then be among
+   * `administrators`.
+   *
+   * @default - the DefaultStackSynthesizer's CloudFormation execution role, which must be in `administrators` when `allowAccountToAdminister` is false
+   */
+  readonly deploymentRole?: iam.IPrincipal;
+
+  /**
    * Principals that use the key with every operation its key usage supports
    * (ENCRYPT_DECRYPT: encrypt, decrypt, re-encrypt, generate data keys;
    * SIGN_VERIFY: sign, verify, get the public key; GENERATE_VERIFY_MAC:

@@ -8,6 +8,8 @@ import { CustomerManagedKey, CustomerManagedKeyProps, KeyOperation } from '../..
 import { checkCompliance, describeFindings } from '../support/compliance';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
+/** The role CloudFormation deploys with, for keys the account does not administer. */
+const DEPLOYER = new iam.ArnPrincipal('arn:aws:iam::111111111111:role/deployer');
 
 interface Fixture {
   readonly app: App;
@@ -152,7 +154,7 @@ describe('roles', () => {
     new CustomerManagedKey(stack, 'Key', { serviceUsers: [user] });
     expect(bySid(stack, 'ServiceUsersCreateGrantsForAwsResources')).toMatchObject({
       Effect: 'Allow',
-      Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+      Action: ['kms:CreateGrant', 'kms:ListGrants'],
       Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     });
   });
@@ -185,7 +187,7 @@ describe('roles', () => {
 
   test('allowAccountToAdminister: false leaves only the named administrators', () => {
     const { stack, admin } = fixture();
-    new CustomerManagedKey(stack, 'Key', { administrators: [admin], allowAccountToAdminister: false });
+    new CustomerManagedKey(stack, 'Key', { administrators: [admin], allowAccountToAdminister: false, deploymentRole: DEPLOYER });
     expect(statements(stack).map(s => s.Sid)).toEqual(['AdministratorsManageKey', 'AdministratorsNeverUseKey']);
   });
 });
@@ -314,15 +316,15 @@ describe('bad configurations fail at synth time with the property and the fix', 
     ['a principal both administrator and decryptor', f => new CustomerManagedKey(f.stack, 'Key', { administrators: [f.user], decryptors: [f.user] }),
       /is both an administrator/],
     ['the account root as an administrator', f => new CustomerManagedKey(f.stack, 'Key', { administrators: [new iam.AccountRootPrincipal()] }),
-      /administrators` must list named IAM principals.*allowAccountToAdminister/],
+      /CustomerManagedKey\.administrators: must list named IAM principals.*allowAccountToAdminister/],
     ['the account root as a user', f => new CustomerManagedKey(f.stack, 'Key', { users: [new iam.AccountRootPrincipal()] }),
       /CustomerManagedKey\.users: must list named IAM principals/],
     ['Principal "*" without an account or organization condition', f => new CustomerManagedKey(f.stack, 'Key').addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], principals: [new iam.AnyPrincipal()], resources: ['*'] })),
-      /Principal "\*" without an account or organization condition.*aws:PrincipalOrgID/],
+      /addToResourcePolicy: A key-policy statement allows Principal "\*" without a positive, literal account or organization bound.*aws:PrincipalOrgID/],
     ['a statement allowing kms:*', f => new CustomerManagedKey(f.stack, 'Key').addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:*'], principals: [f.user], resources: ['*'] })),
-      /may not allow "kms:\*"/],
+      /addToResourcePolicy: A key-policy statement allows kms:\*, which covers both management actions .* and usage actions/],
     ['a statement mixing management and use', f => new CustomerManagedKey(f.stack, 'Key').grant(f.user, 'kms:Decrypt', 'kms:PutKeyPolicy'),
-      /mixes management actions with usage actions/],
+      /CustomerManagedKey\.grant\.actions: kms:Decrypt, kms:PutKeyPolicy covers both management actions/],
     ['rotation period below 90 days', f => new CustomerManagedKey(f.stack, 'Key', { rotationPeriod: Duration.days(30) }),
       /CustomerManagedKey\.rotationPeriod: 30 days is outside the 90-2560 days.*Fix: Use a Duration between Duration.days\(90\)/],
     ['rotation period above 2560 days', f => new CustomerManagedKey(f.stack, 'Key', { rotationPeriod: Duration.days(3000) }),
@@ -375,7 +377,7 @@ describe('compliance: zero findings from the four nag packs and cfn-lint', () =>
   const optionSets: Array<[string, (f: Fixture) => CustomerManagedKeyProps]> = [
     ['default', () => ({})],
     ['administrators and users', f => ({ administrators: [f.admin], users: [f.user], alias: 'payments' })],
-    ['narrowed, account not administering', f => ({ administrators: [f.admin], users: [f.user], allowAccountToAdminister: false, viaServices: ['secretsmanager'], callerAccounts: [ENV.account], requiredEncryptionContextKeys: ['tenant'] })],
+    ['narrowed, account not administering', f => ({ administrators: [f.admin], users: [f.user], allowAccountToAdminister: false, deploymentRole: DEPLOYER, viaServices: ['secretsmanager'], callerAccounts: [ENV.account], requiredEncryptionContextKeys: ['tenant'] })],
     ['multi-Region with a custom rotation period', f => ({ administrators: [f.admin], multiRegion: true, rotationPeriod: Duration.days(180) })],
     ['HMAC key', f => ({ keySpec: kms.KeySpec.HMAC_256, keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC, users: [f.user] })],
     ['signing key', f => ({ keySpec: kms.KeySpec.ECC_NIST_P256, keyUsage: kms.KeyUsage.SIGN_VERIFY, users: [f.user], removalPolicy: RemovalPolicy.RETAIN })],

@@ -121,7 +121,8 @@ describe('the account administers the key but never uses it', () => {
 });
 
 describe('allowAccountToAdminister: false', () => {
-  const f = fixture({ allowAccountToAdminister: false });
+  // CloudFormation deploys as the administrator: CreateKey needs it to be able to PutKeyPolicy.
+  const f = fixture(stack => ({ allowAccountToAdminister: false, deploymentRole: iam.Role.fromRoleArn(stack, 'Deployer', stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: 'Admin' })) }));
   const { decide, arnOfRole } = evaluate(f);
 
   test('an unlisted principal of the account cannot PutKeyPolicy, even with identity kms:*', async () => {

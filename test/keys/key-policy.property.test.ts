@@ -186,7 +186,7 @@ function constructionError(c: Config): ExpectedError | undefined {
   for (const property of userProps) {
     const clash = c[property].find(i => c.administrators.includes(i));
     if (clash !== undefined) {
-      return { kind: 'conflict', mentions: [nameOf(clash), '`CustomerManagedKey.administrators`', `\`CustomerManagedKey.${property}\``] };
+      return { kind: 'conflict', mentions: [nameOf(clash), 'CustomerManagedKey.administrators', `CustomerManagedKey.${property}`] };
     }
   }
   return undefined;
@@ -272,6 +272,8 @@ function run(c: Config) {
       decryptors: c.decryptors.map(p),
       serviceUsers: c.serviceUsers.map(p),
       allowAccountToAdminister: c.allowAccountToAdminister,
+      // Without the account, CloudFormation deploys as one of the administrators.
+      deploymentRole: c.allowAccountToAdminister === false && c.administrators.length > 0 ? p(c.administrators[0]) : undefined,
       multiRegion: c.multiRegion,
       viaServices: c.viaServices,
       callerAccounts: c.callerAccounts,

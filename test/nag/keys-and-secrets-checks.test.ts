@@ -42,7 +42,7 @@ const RULES: Array<[string, (s: Stack) => void, (s: Stack) => void]> = [
     s => rawKey(s, [ADMIN, { Sid: 'Use', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/app' }, Action: 'kms:Decrypt', Resource: '*' }]),
     s => rawKey(s, [ADMIN, { Sid: 'Use', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/admin' }, Action: 'kms:Decrypt', Resource: '*' }])],
   ['KeysAndSecrets-KMS3',
-    s => rawKey(s, [ADMIN, { Sid: 'Org', Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123' } } }]),
+    s => rawKey(s, [ADMIN, { Sid: 'Org', Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } } }]),
     s => rawKey(s, [ADMIN, { Sid: 'Anyone', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*' }])],
   ['KeysAndSecrets-KMS4',
     s => rawKey(s, [ADMIN]),

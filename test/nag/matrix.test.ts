@@ -30,7 +30,7 @@ const SCENARIOS: Record<string, Scenario> = {
     key.grantEnvelopeEncryption(role(s, 'Env'), { encryptionContext: { tenant: 'a' } });
   },
   'CustomerManagedKey narrowed, account not administering': s => new CustomerManagedKey(s, 'Key', {
-    administrators: [role(s, 'Admin')], allowAccountToAdminister: false, viaServices: ['secretsmanager'], callerAccounts: [ENV.account], requiredEncryptionContextKeys: ['app'],
+    administrators: [role(s, 'Admin')], deploymentRole: role(s, 'Deployer'), allowAccountToAdminister: false, viaServices: ['secretsmanager'], callerAccounts: [ENV.account], requiredEncryptionContextKeys: ['app'],
   }),
   'CustomerManagedKey HMAC and signing': s => {
     new CustomerManagedKey(s, 'Mac', { keySpec: kms.KeySpec.HMAC_256, keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC });

@@ -1,23 +1,26 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource, Stack } from 'aws-cdk-lib';
 import { CfnKey, CfnReplicaKey } from 'aws-cdk-lib/aws-kms';
 import { CfnResourcePolicy } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagRuleCompliance } from 'cdk-nag';
-import { conditionKeys, principalsOf, resolve, statementsOf } from './util';
-import { PRINCIPAL_BOUNDING_CONDITION_KEYS } from '../../keys/roles';
+import { principalsOf, resolve, statementsOf } from './util';
+import { isBounded } from '../../keys/normalize';
 
 /**
  * KeysAndSecrets-KMS3: a key policy or secret resource policy that allows
- * `Principal: "*"` without an account or organization condition, which lets
- * any AWS account in.
+ * `Principal: "*"` (or `NotPrincipal`) without a positive, literal account or
+ * organization bound (judged by the same normalizer as `CustomerManagedKey`:
+ * `StringLike`, `StringNotEquals`, `IfExists` or a wildcard value do not
+ * bound), which lets any AWS account in.
  */
 export default Object.defineProperty((node: CfnResource): NagRuleCompliance => {
   let document: unknown;
   if (node instanceof CfnKey || node instanceof CfnReplicaKey) document = node.keyPolicy;
   else if (node instanceof CfnResourcePolicy) document = node.resourcePolicy;
   else return NagRuleCompliance.NOT_APPLICABLE;
+  const stack = Stack.of(node);
   const bad = statementsOf(resolve(node, document)).some(s =>
     s.Effect === 'Allow'
-    && principalsOf(s).some(p => p === '"*"' || p === 'AWS:"*"')
-    && !conditionKeys(s).some(k => PRINCIPAL_BOUNDING_CONDITION_KEYS.includes(k)));
+    && (s.NotPrincipal !== undefined || principalsOf(s).some(p => p === '"*"' || p === 'AWS:"*"'))
+    && (s.NotPrincipal !== undefined || !isBounded(s.Condition, stack)));
   return bad ? NagRuleCompliance.NON_COMPLIANT : NagRuleCompliance.COMPLIANT;
 }, 'name', { value: 'KMS3' });

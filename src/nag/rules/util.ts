@@ -4,15 +4,8 @@
  */
 import { CfnResource, Stack } from 'aws-cdk-lib';
 
-export interface StatementJson {
-  readonly Sid?: string;
-  readonly Effect?: string;
-  readonly Action?: string | string[];
-  readonly NotAction?: string | string[];
-  readonly Resource?: unknown;
-  readonly Principal?: unknown;
-  readonly Condition?: Record<string, Record<string, unknown>>;
-}
+export type { StatementJson } from '../../keys/normalize';
+import type { StatementJson } from '../../keys/normalize';
 
 export function resolve(node: CfnResource, value: unknown): any {
   return Stack.of(node).resolve(value);
