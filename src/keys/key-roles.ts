@@ -130,7 +130,6 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
   if (roles.deploymentRole !== undefined) administrators.push(roles.deploymentRole);
   if (allowAccount) builder.addAccountAdministration();
   builder.addAdministrators(administrators, `${owner}.administrators`);
-  if (!allowAccount) requireDeployerAmongAdministrators(scope, owner, builder, roles);
 
   const named: Array<[string, iam.IPrincipal[], KeyOperation[]]> = [
     ['users', roles.users ?? [], [...userOperations(keyUsage)]],
@@ -163,6 +162,8 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
       conditions: { ...narrowing, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     }), `${owner}.serviceUsers`, true);
   }
+  // Last, so that a principal in two roles is reported as such first.
+  if (!allowAccount) requireDeployerAmongAdministrators(scope, owner, builder, roles);
 }
 
 /**

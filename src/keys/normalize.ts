@@ -212,7 +212,8 @@ function referencedResource(v: unknown, ctx: IdentityContext): PrincipalIdentity
 function nameOf(stack: Stack, resource: CfnResource, logicalId: string): string {
   const props = (resource as unknown as { roleName?: unknown; userName?: unknown });
   const name = stack.resolve(props.roleName ?? props.userName);
-  return typeof name === 'string' ? name.toLowerCase() : `{${stack.node.path}/${logicalId}}`;
+  // Compared without case, like IAM names; the stand-in has no '/' so an ARN built around it parses the same.
+  return (typeof name === 'string' ? name : `{${stack.node.path.replace(/\//g, '.')}.${logicalId}}`).toLowerCase();
 }
 
 function accountOf(stack: Stack): string {
