@@ -27,7 +27,7 @@ import { Construct, IConstruct } from 'constructs';
 import { isActionPattern, KmsAction, kmsAction, matchKmsActions } from './kms-actions';
 
 /** What kind of principal an identity is. */
-export type IdentityKind = 'role' | 'user' | 'account' | 'star' | 'service' | 'group' | 'federated' | 'other';
+export type IdentityKind = 'role' | 'session' | 'user' | 'account' | 'star' | 'service' | 'group' | 'federated' | 'other';
 
 /** One principal, reduced to what identifies it. */
 export interface PrincipalIdentity {
@@ -57,6 +57,8 @@ export interface NormalizedStatement {
   /** Whether a `Principal: "*"` in it is bounded to named accounts or organizations. */
   readonly bounded: boolean;
 }
+
+type Conditions = Record<string, Record<string, unknown>>;
 
 /** Condition keys whose positive, literal value bounds a `Principal: "*"`. */
 export const BOUNDING_CONDITION_KEYS: readonly string[] = [
@@ -119,7 +121,7 @@ export interface IdentityContext {
  * (`PrincipalWithConditions`). The principal is resolved in its own stack
  * when it is a construct, so a role of another stack is still recognised.
  */
-export function identitiesOfPrincipal(scope: IConstruct, principal: iam.IPrincipal): { identities: PrincipalIdentity[]; conditions: Record<string, Record<string, unknown>> } {
+export function identitiesOfPrincipal(scope: IConstruct, principal: iam.IPrincipal): { identities: PrincipalIdentity[]; conditions: Conditions } {
   const base = unwrapPrincipal(principal);
   const stack = Construct.isConstruct(base) ? Stack.of(base) : Stack.of(scope);
   const json = stack.resolve(base.policyFragment.principalJson) as Record<string, unknown>;
@@ -181,7 +183,7 @@ function awsIdentity(v: unknown, ctx: IdentityContext): PrincipalIdentity {
     const name = rest[rest.length - 1] ?? '';
     if (service === 'sts' && type === 'assumed-role' && rest.length >= 2) {
       // A session of a role is that role, for the question "who manages and who uses".
-      return { key: `aws:${accountId}:role/${rest[0].toLowerCase()}`, kind: 'role', account: accountId, display: text };
+      return { key: `aws:${accountId}:role/${rest[0].toLowerCase()}`, kind: 'session', account: accountId, display: text };
     }
     if (service === 'iam' && (type === 'role' || type === 'user' || type === 'group')) {
       // Role and user names are unique in an account whatever their path, and compared without case.
@@ -304,8 +306,7 @@ function isBoundingValue(v: unknown, org: boolean, stack: Stack): boolean {
   if (org) return false;
   // { Ref: AWS::AccountId }: the account the stack deploys to.
   if (v && typeof v === 'object' && (v as Record<string, unknown>).Ref === 'AWS::AccountId') return true;
-  const account = stack.resolve(stack.account);
-  return JSON.stringify(v) === JSON.stringify(account);
+  return JSON.stringify(v) === JSON.stringify(stack.resolve(stack.account));
 }
 
 // --- statements ----------------------------------------------------------------------------------
@@ -328,7 +329,9 @@ export interface StatementJson {
  * one. `identities`, when given, replaces the identities read from its
  * `Principal` (the builder passes those it computed from the principal objects).
  */
-export function normalizeStatement(json: StatementJson, stack: Stack, identities?: PrincipalIdentity[]): { statement?: NormalizedStatement; problems: PolicyProblem[] } {
+export function normalizeStatement(
+  json: StatementJson, stack: Stack, identities?: PrincipalIdentity[],
+): { statement?: NormalizedStatement; problems: PolicyProblem[] } {
   const problems: PolicyProblem[] = [];
   if (json.NotAction !== undefined) problems.push({ problem: 'uses NotAction, whose meaning grows with every action AWS adds, so the role model cannot judge it.', fix: 'List the actions it allows or denies in Action (wildcards such as kms:Describe* are expanded).' });
   if (json.NotPrincipal !== undefined) problems.push({ problem: 'uses NotPrincipal, which applies to every principal but the ones named, so the role model cannot judge it.', fix: 'Name the principals in Principal, or use a Condition on aws:PrincipalArn.' });

@@ -114,6 +114,12 @@ export class KeyPolicyBuilder {
     const perPrincipal = statement.principals.map(p => ({ principal: p, ...identitiesOfPrincipal(this.scope, p) }));
     const { statement: norm, problems } = normalizeStatement(json, stack, perPrincipal.flatMap(p => p.identities));
     if (!norm) throw propError(label, '', `A key-policy statement ${problems[0].problem}`, problems[0].fix);
+    const session = perPrincipal.flatMap(p => p.identities).find(i => i.kind === 'session');
+    if (session) {
+      // A Deny naming one session leaves the role's other sessions free; the role's own ARN
+      // (with its path) cannot be derived from a session ARN.
+      throw propError(label, '', `names the assumed-role session ${session.display}, which is one session of a role: a Deny for it would not hold for the role's other sessions.`, 'Name the role itself (arn:aws:iam::<account>:role/<path>/<name>, or the iam.Role).');
+    }
 
     // A principal with conditions, or a service principal, never shares an Allow with others.
     if (norm.effect === 'Allow' && perPrincipal.length > 1 && perPrincipal.some(p => hasOwnConditions(p.principal) || p.identities.some(i => i.kind === 'service'))) {
@@ -124,6 +130,8 @@ export class KeyPolicyBuilder {
     }
 
     const actions = norm.actions.map(a => a.name);
+    // A Deny of actions without a key resource only: nothing a key policy governs.
+    if (actions.length === 0) return;
     let conditions = statement.conditions as Conditions;
     const named: iam.IPrincipal[] = [];
     let role: PolicyRole | undefined;
@@ -300,7 +308,8 @@ export class KeyPolicyBuilder {
   /** A principal an explicit Deny may name: an IAM role, user or ARN, never the account root, "*", a group or a service. */
   public isNamedPrincipal(principal: iam.IPrincipal): boolean {
     const ids = this.identitiesOf(principal);
-    return ids.length > 0 && ids.every(i => i.kind === 'role' || i.kind === 'user' || (i.kind === 'other' && i.key.startsWith('aws:')));
+    // A session passes here so that addStatement can refuse it with its own message.
+    return ids.length > 0 && ids.every(i => i.kind === 'role' || i.kind === 'session' || i.kind === 'user' || (i.kind === 'other' && i.key.startsWith('aws:')));
   }
 
   private mergeKey(effect: string, actions: string[], statement: iam.PolicyStatement, conditions: Conditions, ownIdentities: string[]): string {
@@ -352,7 +361,10 @@ class JsonPrincipal extends iam.PrincipalBase {
 /** The statement for one of its principals: the principal without its own conditions, which the statement already holds. */
 function copyStatement(scope: IConstruct, s: iam.PolicyStatement, principal: iam.IPrincipal): iam.PolicyStatement {
   return new iam.PolicyStatement({
-    sid: s.sid, effect: s.effect, actions: s.actions, resources: s.resources,
+    sid: s.sid,
+    effect: s.effect,
+    actions: s.actions,
+    resources: s.resources,
     principals: [plainPrincipal(scope, principal)],
     conditions: withoutConditionsOf(s.conditions as Conditions, s.principals.filter(p => p !== principal)),
   });

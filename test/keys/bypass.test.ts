@@ -4,7 +4,7 @@
  * either fails at synth with the library's error form, or synthesizes a
  * policy in which IAM evaluation denies the escalation.
  */
-import { App, Aws, Stack } from 'aws-cdk-lib';
+import { App, Aws, CliCredentialsStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -48,9 +48,13 @@ function evaluate(f: Fixture, k: CustomerManagedKey) {
   const template = Template.fromStack(f.stack).toJSON() as CfnTemplate;
   const keyArn = arnOf(template, logicalIdOf(k));
   const keyPolicy: PolicyDocumentJson = keyPolicyOf(template, logicalIdOf(k), NAMED_ROLES);
-  const decide = (principalArn: string, action: string, extra: { identityPolicies?: PolicyDocumentJson[]; context?: Record<string, string | string[]> } = {}): Promise<Decision> =>
+  type Extra = { identityPolicies?: PolicyDocumentJson[]; context?: Record<string, string | string[]> };
+  const decide = (principalArn: string, action: string, extra: Extra = {}): Promise<Decision> =>
     simulate({
-      principalArn, action, resourceArn: keyArn, resourcePolicy: keyPolicy,
+      principalArn,
+      action,
+      resourceArn: keyArn,
+      resourcePolicy: keyPolicy,
       identityPolicies: extra.identityPolicies ?? [],
       context: extra.context ?? kmsRequestContext({ principalArn }),
     });
@@ -130,7 +134,9 @@ describe('NotAction, NotPrincipal and NotResource are refused', () => {
 
 describe('Principal "*" needs a positive, literal bound', () => {
   const star = (conditions: Record<string, Record<string, unknown>>) => new iam.PolicyStatement({
-    actions: ['kms:Decrypt'], principals: [new iam.AnyPrincipal()], resources: ['*'],
+    actions: ['kms:Decrypt'],
+    principals: [new iam.AnyPrincipal()],
+    resources: ['*'],
     conditions: { ...conditions, StringEquals: { ...(conditions.StringEquals ?? {}), 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
   });
 
@@ -168,13 +174,18 @@ describe('one role written two ways is one principal', () => {
     ['Role.fromRoleArn with a path', (s: Stack) => iam.Role.fromRoleArn(s, 'Same', 'arn:aws:iam::111111111111:role/ops/key-admin')],
     ['Role.fromRoleName', (s: Stack) => iam.Role.fromRoleName(s, 'Same', 'key-admin')],
     ['ArnPrincipal in another case', (_s: Stack) => new iam.ArnPrincipal('arn:aws:iam::111111111111:role/Key-Admin')],
-    ['an assumed-role session', (_s: Stack) => new iam.ArnPrincipal('arn:aws:sts::111111111111:assumed-role/key-admin/alice')],
     ['PrincipalWithConditions', (s: Stack) => new iam.PrincipalWithConditions(iam.Role.fromRoleName(s, 'Same', 'key-admin'), { Bool: { 'aws:SecureTransport': 'true' } })],
   ])('new Role(...) as administrator and %s as user is refused', (_name, same) => {
     const f = fixture();
     expectLibraryError(() => new CustomerManagedKey(f.stack, 'Key', {
       administrators: [f.admin], users: [same(f.stack)], allowAccountToAdminister: false,
     }), /is both an administrator \(CustomerManagedKey\.administrators\) and a user \(CustomerManagedKey\.users\)/);
+  });
+
+  test('an assumed-role session is refused: a Deny for one session would not hold for the role', () => {
+    const f = fixture();
+    expectLibraryError(() => new CustomerManagedKey(f.stack, 'Key', { administrators: [new iam.ArnPrincipal('arn:aws:sts::111111111111:assumed-role/key-admin/alice')] }),
+      /CustomerManagedKey\.administrators: names the assumed-role session .*Fix: Name the role itself/);
   });
 
   test('a role without a name and a reference to it through roleName or roleArn are one principal', () => {
@@ -289,7 +300,9 @@ describe('service principals are bound to this account', () => {
     const f = fixture();
     const k = key(f);
     k.addToResourcePolicy(new iam.PolicyStatement({
-      actions: ['kms:Decrypt'], principals: [new iam.ServicePrincipal('logs.amazonaws.com')], resources: ['*'],
+      actions: ['kms:Decrypt'],
+      principals: [new iam.ServicePrincipal('logs.amazonaws.com')],
+      resources: ['*'],
       conditions: { ArnLike: { 'aws:SourceArn': 'arn:aws:logs:eu-west-1:111111111111:*' } },
     }));
     const own = evaluate(f, k).keyPolicy.Statement.find(s => JSON.stringify(s.Principal).includes('logs.amazonaws.com'))!;
@@ -328,7 +341,7 @@ describe('lockout, really', () => {
   });
 
   test('a synthesizer that does not name its deploying role needs deploymentRole', () => {
-    const stack = new Stack(new App(), 'Cli', { env: TEST_STACK_ENV, synthesizer: new (require('aws-cdk-lib').CliCredentialsStackSynthesizer)() });
+    const stack = new Stack(new App(), 'Cli', { env: TEST_STACK_ENV, synthesizer: new CliCredentialsStackSynthesizer() });
     const admin = new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
     expectLibraryError(() => new CustomerManagedKey(stack, 'Key', { administrators: [admin], allowAccountToAdminister: false }),
       /CustomerManagedKey\.deploymentRole: is not set, and the stack's synthesizer \(CliCredentialsStackSynthesizer\)/);
