@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { combineGrants, identityGrantee } from './grants-policy';
 import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
+import { AccountAccess } from '../keys/types';
 
 /** Options of a read grant. */
 export interface SecretReadOptions {
@@ -75,6 +76,16 @@ export interface LambdaSecretReaderOptions extends SecretReadOptions {
  * is the identity policy for that account to attach.
  */
 export class SecretGrants {
+  /**
+   * For a key with accountAccess NONE: name the grantee in its key policy for
+   * this secret, through Secrets Manager only. Does nothing for other keys.
+   * @internal
+   */
+  public static _strictKeyUse(grantee: iam.IGrantable, secret: secretsmanager.ISecret, key: kms.IKey, actions: string[], owner: string): void {
+    if (!CustomerManagedKey.isCustomerManagedKey(key) || key.accountAccess !== AccountAccess.NONE) return;
+    key._grantThroughSecretsManager(grantee, actions, strictSecretPattern(grantContext(owner, secret, key, grantee)), owner);
+  }
+
   /** Allow reading a secret (and decrypting it through Secrets Manager only). */
   public static read(grantee: iam.IGrantable, secret: secretsmanager.ISecret, key?: kms.IKey, options: SecretReadOptions = {}): iam.Grant {
     const ctx = grantContext('SecretGrants.read', secret, key, grantee);
@@ -176,6 +187,10 @@ function grantContext(owner: string, secret: secretsmanager.ISecret, key: kms.IK
 
 function keyStatements(ctx: GrantContext, actions: string[]): iam.PolicyStatement[] {
   if (!ctx.key) return [];
+  if (!ctx.crossAccount && CustomerManagedKey.isCustomerManagedKey(ctx.key) && ctx.key.accountAccess === AccountAccess.NONE) {
+    // Strict mode: the key delegates nothing to the account, so it names the grantee, for this secret only.
+    ctx.key._grantThroughSecretsManager(ctx.grantee, actions, strictSecretPattern(ctx), ctx.owner);
+  }
   const viaService = { 'kms:ViaService': `secretsmanager.${ctx.region}.amazonaws.com` };
   return [new iam.PolicyStatement({
     actions,
@@ -260,6 +275,15 @@ function placeCrossAccount(ctx: GrantContext, statements: iam.PolicyStatement[],
   // The other account's half: an identity policy for it to attach.
   secret._recordCrossAccountStatements(ctx.crossAccount!, statements);
   return iam.Grant.drop(ctx.grantee, `resource and key policies written; account ${ctx.crossAccount} attaches the identity policy`);
+}
+
+/** The ARN (or `<name>-??????` pattern) a strict key policy may name for the secret without depending on it. */
+function strictSecretPattern(ctx: GrantContext): string {
+  const pattern = (ctx.secret as { _arnPattern?: string })._arnPattern;
+  if (pattern !== undefined) return pattern;
+  const arn = ctx.secret.secretFullArn;
+  if (arn !== undefined && !Token.isUnresolved(arn)) return arn;
+  throw propError(ctx.owner, 'secret', 'is encrypted with a key whose accountAccess is AccountAccess.NONE, so the key policy must name the secret, and this secret has no literal name or complete ARN to name it by.', 'Give the ManagedSecret a literal secretName, import the secret by its complete ARN, or use a key with AccountAccess.VIA_SERVICES.');
 }
 
 function isAwsManagedKey(key: kms.IKey): boolean {

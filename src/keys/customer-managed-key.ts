@@ -10,7 +10,7 @@ import {
   actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
   USAGE_KEY_SPECS,
 } from './roles';
-import { EnvelopeEncryptionGrantOptions, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
+import { AccountAccess, EnvelopeEncryptionGrantOptions, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
 import { propError } from '../errors';
 import { combineGrants, identityGrantee } from '../grants/grants-policy';
 
@@ -132,6 +132,15 @@ export class CustomerManagedKey extends kms.Key {
   public readonly multiRegion: boolean;
   /** The role properties the key was created with, for replicas to reuse. */
   public readonly roles: KeyRolesProps;
+  /** Whether the account may use the key through AWS services, or only the principals its policy names. */
+  public readonly accountAccess: AccountAccess;
+
+  /**
+   * While above zero, aws-cdk-lib's account-wide delegations through Secrets
+   * Manager are not written (ManagedSecret names its principals instead).
+   * @internal
+   */
+  public _namedSecretsOnly = 0;
 
   private readonly builder: KeyPolicyBuilder;
 
@@ -139,7 +148,8 @@ export class CustomerManagedKey extends kms.Key {
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
     const keyUsage = props.keyUsage ?? kms.KeyUsage.ENCRYPT_DECRYPT;
     validateKeyProps(props, keySpec, keyUsage);
-    const builder = new KeyPolicyBuilder(scope, props.multiRegion ?? false);
+    const accountUse = (props.accountAccess ?? AccountAccess.VIA_SERVICES) === AccountAccess.VIA_SERVICES;
+    const builder = new KeyPolicyBuilder(scope, props.multiRegion ?? false, accountUse);
     const symmetric = keySpec === kms.KeySpec.SYMMETRIC_DEFAULT;
 
     super(scope, id, {
@@ -161,6 +171,7 @@ export class CustomerManagedKey extends kms.Key {
     this.keySpec = keySpec;
     this.multiRegion = props.multiRegion ?? false;
     this.roles = props;
+    this.accountAccess = props.accountAccess ?? AccountAccess.VIA_SERVICES;
     // Grants made through aws-cdk-lib's KeyGrants must land in the key policy:
     // with separated roles, an identity policy alone can never use this key.
     (this as unknown as { trustAccountIdentities: boolean }).trustAccountIdentities = false;
@@ -296,8 +307,36 @@ export class CustomerManagedKey extends kms.Key {
     return this.builder.estimatedSize();
   }
 
+  /**
+   * Strict mode (`accountAccess: NONE`): let a named principal use the key
+   * through Secrets Manager only, and only for secrets whose ARN matches
+   * `secretArnPattern` (a literal ARN, or `...:secret:<name>-??????`).
+   * Internal: ManagedSecret, SecretGrants and RotationFunction call it.
+   * @internal
+   */
+  public _grantThroughSecretsManager(grantee: iam.IGrantable, actions: string[], secretArnPattern: string, label: string): void {
+    const principal = grantee.grantPrincipal;
+    const keyStack = Stack.of(this);
+    const granteeStack = iam.principalIsOwnedResource(principal) ? Stack.of(principal) : undefined;
+    if (granteeStack && granteeStack !== keyStack && granteeStack.dependencies.includes(keyStack)) {
+      throw propError(label, 'grantee', `${principal} is in stack ${granteeStack.stackName}, which depends on the key's stack ${keyStack.stackName}; with accountAccess NONE the key policy must name it, which would be a dependency cycle.`, 'Put the grantee in the key\'s stack, pass it as iam.Role.fromRoleArn with a literal ARN, or use AccountAccess.VIA_SERVICES on this key.');
+    }
+    const narrowing = grantConditions(this, OWNER, this.roles, principal, { viaService: 'secretsmanager' }).withoutContext;
+    this.builder.addStatement(new iam.PolicyStatement({
+      sid: 'NamedPrincipalsUseKeyOnlyViaSecretsManager',
+      actions,
+      principals: [principal],
+      resources: ['*'],
+      conditions: { ...narrowing, StringLike: { 'kms:EncryptionContext:SecretARN': secretArnPattern } },
+    }), label);
+  }
+
   private placeUsageGrant(grantee: iam.IGrantable, actions: string[], options: KeyGrantOptions): iam.Grant {
     const principal = grantee.grantPrincipal;
+    if (this._namedSecretsOnly > 0 && this.builder.identitiesOf(principal).some(i => i.kind === 'account')) {
+      // aws-cdk-lib's Secret delegates to the account; in strict mode ManagedSecret names its principals instead.
+      return iam.Grant.drop(grantee, 'accountAccess NONE: the secret\'s principals are named in the key policy');
+    }
     const keyStack = Stack.of(this);
     const granteeStack = iam.principalIsOwnedResource(principal) ? Stack.of(principal) : undefined;
     const crossStack = granteeStack !== undefined && granteeStack !== keyStack;

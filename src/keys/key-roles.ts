@@ -127,7 +127,7 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
   if (!allowAccount && administrators.length === 0 && roles.deploymentRole === undefined) {
     throw propError(owner, 'allowAccountToAdminister', 'is false and `administrators` is empty, so no principal could ever manage the key again (a KMS lockout).', 'Name at least one principal in `administrators` (the role CloudFormation deploys with among them), or leave `allowAccountToAdminister` at its default (true).');
   }
-  if (roles.deploymentRole !== undefined) administrators.push(roles.deploymentRole);
+  if (roles.deploymentRole !== undefined && !allowAccount) administrators.push(roles.deploymentRole);
   if (allowAccount) builder.addAccountAdministration();
   builder.addAdministrators(administrators, `${owner}.administrators`);
 
@@ -167,6 +167,19 @@ export function applyRoles(scope: IConstruct, owner: string, builder: KeyPolicyB
 }
 
 /**
+ * The ARN of the role CloudFormation deploys a stack with, when its
+ * synthesizer says (the DefaultStackSynthesizer's execution role); else undefined.
+ */
+export function defaultDeploymentRoleArn(stack: Stack): string | undefined {
+  const synthesizer = stack.synthesizer;
+  if (!(synthesizer instanceof DefaultStackSynthesizer)) return undefined;
+  return synthesizer.cloudFormationExecutionRoleArn
+    .replace(/\$\{AWS::Partition\}/g, stack.partition)
+    .replace(/\$\{AWS::AccountId\}/g, stack.account)
+    .replace(/\$\{AWS::Region\}/g, stack.region);
+}
+
+/**
  * With `allowAccountToAdminister: false`, CloudFormation's CreateKey checks
  * that the deploying principal may call PutKeyPolicy: it must be one of the
  * administrators (the stack synthesizer's CloudFormation execution role, or
@@ -177,14 +190,10 @@ function requireDeployerAmongAdministrators(scope: IConstruct, owner: string, bu
   let deployer = roles.deploymentRole;
   let arn: string | undefined;
   if (!deployer) {
-    const synthesizer = stack.synthesizer;
-    if (!(synthesizer instanceof DefaultStackSynthesizer)) {
-      throw propError(owner, 'deploymentRole', `is not set, and the stack's synthesizer (${synthesizer.constructor.name}) does not say which principal CloudFormation deploys with. With \`allowAccountToAdminister: false\`, CreateKey refuses a key policy that does not let the deploying principal call kms:PutKeyPolicy.`, 'Pass `deploymentRole`: the role (or user) that deploys this stack; it becomes an administrator.');
+    arn = defaultDeploymentRoleArn(stack);
+    if (arn === undefined) {
+      throw propError(owner, 'deploymentRole', `is not set, and the stack's synthesizer (${stack.synthesizer.constructor.name}) does not say which principal CloudFormation deploys with. With \`allowAccountToAdminister: false\`, CreateKey refuses a key policy that does not let the deploying principal call kms:PutKeyPolicy.`, 'Pass `deploymentRole`: the role (or user) that deploys this stack; it becomes an administrator.');
     }
-    arn = synthesizer.cloudFormationExecutionRoleArn
-      .replace(/\$\{AWS::Partition\}/g, stack.partition)
-      .replace(/\$\{AWS::AccountId\}/g, stack.account)
-      .replace(/\$\{AWS::Region\}/g, stack.region);
     deployer = new iam.ArnPrincipal(arn);
   }
   const ids = builder.identitiesOf(deployer).map(i => i.key);

@@ -57,7 +57,7 @@ export class KeyPolicyBuilder {
   private readonly deniedPutPolicy = new Set<string>();
   private readonly requiredAdministrators: Array<{ ids: string[]; problem: string }> = [];
 
-  constructor(private readonly scope: IConstruct, private readonly multiRegion: boolean) {
+  constructor(private readonly scope: IConstruct, private readonly multiRegion: boolean, private readonly accountUse = true) {
     this.document = new iam.PolicyDocument();
     this.adminDeny = new iam.PolicyStatement({
       sid: SID.adminsDeny,
@@ -145,8 +145,10 @@ export class KeyPolicyBuilder {
               throw propError(label, '', 'A key-policy statement allows Principal "*" without a positive, literal account or organization bound, which would let any AWS account in.', 'Add a StringEquals condition on aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount whose values are literal 12-digit accounts or o-... IDs (or Aws.ACCOUNT_ID); a wildcard value, a Like or Not operator, or IfExists does not bound. Or name the principals.');
             }
             if (wantsUse && !hasConditionKey(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
+            if (wantsUse && !this.accountUse) throw this.strict(label);
           } else if (id.kind === 'account') {
             if (wantsUse && !hasConditionKey(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
+            if (wantsUse && !this.accountUse) throw this.strict(label);
           } else if (id.kind === 'group') {
             throw propError(label, '', `${id.display} is an IAM group, and a group cannot be a principal in a key policy (KMS rejects the policy).`, 'Name the roles or users instead, or grant the group an IAM policy that relies on an account delegation.');
           } else if (id.kind === 'federated' || (id.kind === 'other' && !id.key.startsWith('aws:'))) {
@@ -257,6 +259,10 @@ export class KeyPolicyBuilder {
       errors.push(`[cdk-kms-secrets] CustomerManagedKey: the key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Fix: Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.`);
     }
     return errors;
+  }
+
+  private strict(label: string): Error {
+    return propError(label, '', 'would let the account use this key through an AWS service, and the key\'s `accountAccess` is AccountAccess.NONE (only principals named in the key policy may use it).', 'Grant the named principals that need the key (ManagedSecret.grantRead and SecretGrants do, with the secret\'s SecretARN), use a ManagedSecret rather than an aws-cdk-lib Secret on this key, or set `accountAccess` to AccountAccess.VIA_SERVICES.');
   }
 
   private accountWideUse(label: string): Error {

@@ -6,7 +6,7 @@ import { CustomerManagedKey } from './customer-managed-key';
 import { applyRoles, assertOperations, grantConditions, usageStatements } from './key-roles';
 import { KeyPolicyBuilder, SID } from './policy-builder';
 import { actionsFor, PENDING_WINDOW_DAYS } from './roles';
-import { KeyRolesProps, KeyUseGrantOptions } from './types';
+import { AccountAccess, KeyRolesProps, KeyUseGrantOptions } from './types';
 import { propError } from '../errors';
 
 /** Properties of a `CustomerManagedKeyReplica`. */
@@ -93,7 +93,7 @@ export class CustomerManagedKeyReplica extends Resource {
     }
     this.keyUsage = primary.keyUsage;
     this.roles = props;
-    this.builder = new KeyPolicyBuilder(this, true);
+    this.builder = new KeyPolicyBuilder(this, true, (props.accountAccess ?? AccountAccess.VIA_SERVICES) === AccountAccess.VIA_SERVICES);
     applyRoles(this, OWNER, this.builder, props, primary.keyUsage);
 
     this.resource = new kms.CfnReplicaKey(this, 'Resource', {

@@ -1,6 +1,25 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { KeyOperation } from './roles';
 
+/** Whether the account may use a key through AWS services, or only principals the key policy names. */
+export enum AccountAccess {
+  /**
+   * The account may use the key, but only through an AWS service
+   * (`kms:ViaService`) and only for callers of the account: how aws-cdk-lib
+   * integrations grant (a `Secret` delegates encrypt and decrypt through
+   * Secrets Manager to the account). Any principal whose IAM policy allows
+   * the service call and `kms:Decrypt` can then use it through that service.
+   */
+  VIA_SERVICES = 'VIA_SERVICES',
+  /**
+   * No delegation of use to the account or to "*": only principals named in
+   * the key policy can use the key. `ManagedSecret`, `SecretGrants` and the
+   * rotation functions then name each reader, writer and rotator in the key
+   * policy with the `SecretARN` encryption context of its secrets.
+   */
+  NONE = 'NONE',
+}
+
 /**
  * Who may manage and who may use a key. The key policy is built from these
  * roles; nothing else is trusted.
@@ -31,8 +50,8 @@ export interface KeyRolesProps {
   readonly allowAccountToAdminister?: boolean;
 
   /**
-   * The principal CloudFormation deploys the stack with. It becomes an
-   * administrator. With `allowAccountToAdminister: false`, CloudFormation's
+   * The principal CloudFormation deploys the stack with. With
+   * `allowAccountToAdminister: false` it becomes an administrator: CloudFormation's
    * CreateKey refuses a key policy that does not let the deploying principal
    * call `kms:PutKeyPolicy`, so the deploying role must be an administrator:
    * this one, or (when this is not set) the CloudFormation execution role of
@@ -42,6 +61,21 @@ export interface KeyRolesProps {
    * @default - the DefaultStackSynthesizer's CloudFormation execution role, which must be in `administrators` when `allowAccountToAdminister` is false
    */
   readonly deploymentRole?: iam.IPrincipal;
+
+  /**
+   * Whether the account may use the key through AWS services
+   * (`VIA_SERVICES`), or only the principals the key policy names (`NONE`,
+   * the strict mode: nobody reads a secret on this key with IAM permissions
+   * alone, not even an administrator of the account). With `NONE`, every
+   * `ManagedSecret` on the key needs a literal `secretName` (the key policy
+   * names its ARN pattern without a dependency cycle), and the role that
+   * deploys it (`deploymentRole`, or the CloudFormation execution role) is
+   * allowed to encrypt and decrypt those secrets through Secrets Manager, so
+   * it cannot also be an administrator.
+   *
+   * @default AccountAccess.VIA_SERVICES
+   */
+  readonly accountAccess?: AccountAccess;
 
   /**
    * Principals that use the key with every operation its key usage supports

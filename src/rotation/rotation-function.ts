@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
 import { RotationStrategy } from './rotation';
 import { propError } from '../errors';
+import { SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { KeyOperation } from '../keys/roles';
 import { DatabaseEngine, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PASSWORD_LENGTH, PasswordPolicy } from '../secrets/types';
@@ -309,6 +310,9 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       throw propError('RotationFunction', 'secrets', `${this.node.path} already rotates ${this.rotated.length} secrets in ${this.policies.size} managed policies, the most its role can hold.`, 'Pass another RotationFunction (`rotationFunction`) for further secrets.');
     }
     this.rotated.push({ secret, key, masterSecret });
+    // Strict keys (accountAccess NONE) name the rotation role in their key policy, for these secrets only.
+    SecretGrants._strictKeyUse(this.role, secret, key, ['kms:Decrypt', 'kms:GenerateDataKey'], 'RotationFunction.addSecret');
+    if (masterSecret?.encryptionKey) SecretGrants._strictKeyUse(this.role, masterSecret, masterSecret.encryptionKey, ['kms:Decrypt'], 'RotationFunction.addSecret');
     // The permissions live in the secret's stack, so a function shared across
     // stacks never makes its own stack depend on the secrets' stacks.
     const stack = Stack.of(secret);

@@ -9,6 +9,8 @@ import {
 import { propError } from '../errors';
 import { LambdaSecretReaderOptions, SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
+import { defaultDeploymentRoleArn } from '../keys/key-roles';
+import { AccountAccess } from '../keys/types';
 import { Rotation, RotationStrategy } from '../rotation/rotation';
 import { RotationFunction, validatePasswordPolicy } from '../rotation/rotation-function';
 import { RotationSchedule } from '../rotation/schedule';
@@ -119,6 +121,10 @@ export class ManagedSecret extends secretsmanager.Secret {
     const key = props.encryptionKey ?? new CustomerManagedKey(scope, `${id}Key`, {
       description: `Encrypts the secret ${id}`,
     });
+    const strict = key.accountAccess === AccountAccess.NONE;
+    if (strict && (props.secretName === undefined || Token.isUnresolved(props.secretName))) {
+      throw propError(OWNER, 'secretName', 'is required: the encryptionKey\'s accountAccess is AccountAccess.NONE, so the key policy names each principal with the ARN of the secrets it may decrypt, and only a literal name gives that ARN without a dependency cycle (the secret refers to the key).', 'Give the secret a literal secretName, or use a key with AccountAccess.VIA_SERVICES.');
+    }
     const generate: secretsmanager.SecretStringGenerator | undefined = props.secretValue ? undefined : {
       passwordLength: passwordPolicy.length,
       excludeCharacters: passwordPolicy.excludeCharacters,
@@ -129,6 +135,8 @@ export class ManagedSecret extends secretsmanager.Secret {
       } : {}),
     };
 
+    // In strict mode aws-cdk-lib's delegation to the account is not written; the principals are named below.
+    if (strict) key._namedSecretsOnly++;
     super(scope, id, {
       encryptionKey: key,
       secretName: props.secretName,
@@ -138,6 +146,7 @@ export class ManagedSecret extends secretsmanager.Secret {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       replicaRegions: props.replicaRegions?.map(r => ({ region: r.region, encryptionKey: r.encryptionKey })),
     });
+    if (strict) key._namedSecretsOnly--;
     this.key = key;
     this.credentials = props.credentials;
     this.passwordPolicy = passwordPolicy;
@@ -161,7 +170,23 @@ export class ManagedSecret extends secretsmanager.Secret {
     const policy = this.node.findChild('Policy').node.defaultChild as secretsmanager.CfnResourcePolicy;
     policy.blockPublicPolicy = true;
 
+    if (strict) {
+      // CloudFormation creates (and updates) the value: the deploying role encrypts through Secrets Manager.
+      key._grantThroughSecretsManager(deployingPrincipal(this, key), ['kms:Decrypt', 'kms:GenerateDataKey'], this._arnPattern!, `${OWNER}.encryptionKey`);
+    }
+
     if (props.rotation) this.addRotation(props.rotation);
+  }
+
+  /**
+   * The pattern of this secret's ARN, from its literal name (`...:secret:<name>-??????`),
+   * which a key policy can name without depending on the secret; undefined without a literal name.
+   * @internal
+   */
+  public get _arnPattern(): string | undefined {
+    if (this._literalName === undefined) return undefined;
+    const stack = Stack.of(this);
+    return `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${this._literalName}-??????`;
   }
 
   /**
@@ -335,6 +360,16 @@ function credentialsJson(c: DatabaseCredentialsTemplate): Record<string, unknown
     ...(c.dbname !== undefined ? { dbname: c.dbname } : {}),
     ...(c.masterSecret ? { masterarn: c.masterSecret.secretArn } : {}),
   };
+}
+
+/** The principal that deploys the secret's stack: the key's deploymentRole, or the DefaultStackSynthesizer's execution role. */
+function deployingPrincipal(secret: ManagedSecret, key: CustomerManagedKey): iam.IPrincipal {
+  if (key.roles.deploymentRole) return key.roles.deploymentRole;
+  const arn = defaultDeploymentRoleArn(Stack.of(secret));
+  if (arn === undefined) {
+    throw propError(OWNER, 'encryptionKey', `has accountAccess NONE, and the stack's synthesizer (${Stack.of(secret).synthesizer.constructor.name}) does not say which role CloudFormation deploys with; that role must be allowed to encrypt the secret.`, 'Pass `deploymentRole` to the CustomerManagedKey.');
+  }
+  return new iam.ArnPrincipal(arn);
 }
 
 function validateSecretProps(props: ManagedSecretProps): void {
