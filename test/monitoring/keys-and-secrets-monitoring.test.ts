@@ -1,5 +1,6 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -681,3 +682,129 @@ describe('bad configurations fail at synth time with the property and the fix', 
     }).toThrow(message);
   });
 });
+
+describe('the actions the first version did not watch', () => {
+  test('KMS: config, alias, multi-Region and tag changes, each scoped by detail.resources.ARN', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
+    const key = arnOf(logicalId(f.stack, 'AWS::KMS::Key', /^Key[0-9A-F]{8}$/));
+    const expected: Array<[RegExp, string[]]> = [
+      [/^MonitoringKmsKeyConfigChange/, ['DeleteImportedKeyMaterial', 'DisableKeyRotation', 'EnableKey', 'ImportKeyMaterial', 'RevokeGrant']],
+      [/^MonitoringKmsAliasChange/, ['CreateAlias', 'UpdateAlias']],
+      [/^MonitoringKmsMultiRegionChange/, ['ReplicateKey', 'UpdatePrimaryRegion']],
+      [/^MonitoringKmsTagChange/, ['TagResource', 'UntagResource']],
+    ];
+    for (const [id, eventName] of expected) {
+      expect(rule(f.stack, id).EventPattern).toEqual({
+        'source': ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        'detail': { eventSource: ['kms.amazonaws.com'], eventName, resources: { ARN: [key] } },
+      });
+    }
+  });
+
+  test('Secrets Manager: rotation, replication and config changes, scoped by requestParameters.secretId', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { secrets: [secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'S', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:billing-AbCdEf')] });
+    const ids = ['arn:aws:secretsmanager:eu-west-1:111111111111:secret:billing-AbCdEf', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:billing', 'billing'];
+    const expected: Array<[RegExp, string[]]> = [
+      [/^MonitoringSecretRotationChange/, ['CancelRotateSecret', 'RotateSecret']],
+      [/^MonitoringSecretReplicationChange/, ['RemoveRegionsFromReplication', 'ReplicateSecretToRegions', 'StopReplicationToReplica']],
+      [/^MonitoringSecretConfigChange/, ['RestoreSecret', 'TagResource', 'UntagResource']],
+    ];
+    for (const [id, eventName] of expected) {
+      expect(rule(f.stack, id).EventPattern.detail).toEqual({ eventSource: ['secretsmanager.amazonaws.com'], eventName, requestParameters: { secretId: ids } });
+    }
+    // An imported secret has no known rotation function: every writer alerts.
+    expect(rule(f.stack, /^MonitoringSecretValueChange/).EventPattern.detail).toEqual({
+      eventSource: ['secretsmanager.amazonaws.com'],
+      eventName: ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage'],
+      requestParameters: { secretId: ids, kmsKeyId: [{ exists: false }] },
+    });
+  });
+
+  test('SecretValueChange: anyone but the rotation role of the secret, one group per role; callers without a session issuer match too', () => {
+    const f = fixture();
+    const pg = rotatedSecret(f, 'Db');
+    const mysql = new ManagedSecret(f.stack, 'My', {
+      credentials: { engine: DatabaseEngine.MYSQL, host: 'db.example.com', username: 'app' },
+      rotation: Rotation.mysqlSingleUser({ vpc: f.vpc }),
+    });
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { secrets: [pg, mysql] });
+    const s = f.stack;
+    const issuer = (match: unknown) => ({ userIdentity: { sessionContext: { sessionIssuer: { arn: [match] } } } });
+    const roleOf = (secret: ManagedSecret) => arnOf(logicalIdOfConstruct(s, secret.rotatedBy!.role));
+    const a = rule(s, /^MonitoringSecretValueChangeA/).EventPattern.detail;
+    const b = rule(s, /^MonitoringSecretValueChangeB/).EventPattern.detail;
+    expect(a.requestParameters.secretId[0]).toEqual(ref(logicalId(s, 'AWS::SecretsManager::Secret', /^Db[0-9A-F]{8}$/)));
+    expect(a.$or).toEqual([issuer({ exists: false }), issuer({ 'anything-but': [roleOf(pg)] })]);
+    expect(b.requestParameters.secretId[0]).toEqual(ref(logicalId(s, 'AWS::SecretsManager::Secret', /^My[0-9A-F]{8}$/)));
+    expect(b.$or).toEqual([issuer({ exists: false }), issuer({ 'anything-but': [roleOf(mysql)] })]);
+    expect(roleOf(pg)).not.toEqual(roleOf(mysql));
+  });
+
+  test('self-protection: the monitoring\'s rules, alarms (by name prefix), topic and subscriptions, queues and key', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
+    const s = f.stack;
+    const prefix = [{ prefix: 'Monitored-Monitoring-29968EFC-' }];
+    expect(rule(s, /^MonitoringTamperRules/).EventPattern).toEqual({
+      'source': ['aws.events'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      'detail': {
+        eventSource: ['events.amazonaws.com'],
+        eventName: ['DeleteRule', 'DisableRule', 'PutRule', 'PutTargets', 'RemoveTargets'],
+        $or: [{ requestParameters: { name: prefix } }, { requestParameters: { rule: prefix } }],
+      },
+    });
+    expect(rule(s, /^MonitoringTamperAlarms/).EventPattern).toEqual({
+      'source': ['aws.cloudwatch'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      'detail': {
+        eventSource: ['monitoring.amazonaws.com'],
+        eventName: ['DeleteAlarms', 'DisableAlarmActions', 'PutMetricAlarm'],
+        $or: [{ requestParameters: { alarmNames: prefix } }, { requestParameters: { alarmName: prefix } }],
+      },
+    });
+    const topic = ref(logicalId(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/));
+    expect(rule(s, /^MonitoringTamperTopic/).EventPattern.detail.$or).toEqual([
+      { eventName: ['AddPermission', 'DeleteTopic', 'RemovePermission', 'SetTopicAttributes', 'Subscribe'], requestParameters: { topicArn: [topic] } },
+      { eventName: ['SetSubscriptionAttributes', 'Unsubscribe'], requestParameters: { subscriptionArn: [{ prefix: { 'Fn::Join': ['', [topic, ':']] } }] } },
+    ]);
+    expect(rule(s, /^MonitoringTamperQueues/).EventPattern.detail).toEqual({
+      eventSource: ['sqs.amazonaws.com'],
+      eventName: ['DeleteQueue', 'PurgeQueue', 'SetQueueAttributes'],
+      requestParameters: { queueUrl: [{ suffix: '/111111111111/Monitored-Monitoring-29968EFC-dlq' }, { suffix: '/111111111111/Monitored-Monitoring-29968EFC-dlq-archive' }] },
+    });
+    const tamperKey = rule(s, /^MonitoringTamperKey/).EventPattern.detail;
+    expect(tamperKey.resources).toEqual({ ARN: [arnOf(logicalId(s, 'AWS::KMS::Key', /^MonitoringAlertKey/))] });
+    expect(tamperKey.eventName).toEqual(expect.arrayContaining(['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'UpdateAlias', 'DisableKeyRotation']));
+    // Every rule and alarm name carries the prefix the tamper rules match, so they watch each other and themselves.
+    for (const r of Object.values(resources(s, 'AWS::Events::Rule'))) expect(r.Properties.Name).toMatch(/^Monitored-Monitoring-29968EFC-/);
+    for (const a of Object.values(resources(s, 'AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmName).toMatch(/^Monitored-Monitoring-29968EFC-/);
+    for (const r of Object.values(resources(s, 'AWS::Events::Rule', /Tamper/))) {
+      expect(r.Properties.Targets[0].InputTransformer.InputTemplate).toContain('#monitoringtampered');
+    }
+  });
+
+  test('topicAdministrators: the key\'s administrators by default, or the principals given; a principal without an ARN is refused', () => {
+    const f = fixture();
+    const admin = new iam.Role(f.stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')], encryptionKey: new CustomerManagedKey(f.stack, 'AlertKey', { administrators: [admin] }) });
+    const deny = (st: Stack) => (one(st, 'AWS::SNS::TopicPolicy', /^MonitoringAlertTopicPolicy/).Properties.PolicyDocument.Statement as Array<Record<string, any>>)
+      .find(x => x.Sid === 'OnlyAdministratorsChangeTopic')!;
+    expect(deny(f.stack).Condition.ArnNotLike['aws:PrincipalArn'][0]).toEqual(arnOf(logicalId(f.stack, 'AWS::IAM::Role', /^Admin/)));
+
+    const g = fixture();
+    new KeysAndSecretsMonitoring(g.stack, 'Monitoring', { keys: [new CustomerManagedKey(g.stack, 'Key')], topicAdministrators: [new iam.ArnPrincipal('arn:aws:iam::111111111111:role/SecurityAdmin')] });
+    expect(deny(g.stack).Condition.ArnNotLike['aws:PrincipalArn'][0]).toBe('arn:aws:iam::111111111111:role/SecurityAdmin');
+
+    const h = fixture();
+    expect(() => new KeysAndSecretsMonitoring(h.stack, 'Monitoring', { keys: [new CustomerManagedKey(h.stack, 'Key')], topicAdministrators: [new iam.ServicePrincipal('lambda.amazonaws.com')] }))
+      .toThrow(/KeysAndSecretsMonitoring\.topicAdministrators: .*lambda\.amazonaws\.com.* is not an IAM principal with an ARN.*Fix: Name IAM roles or users/);
+  });
+});
+
+function logicalIdOfConstruct(stack: Stack, c: Construct): string {
+  return stack.getLogicalId(c.node.defaultChild as CfnElement);
+}
