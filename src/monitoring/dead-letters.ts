@@ -36,7 +36,10 @@ export interface DeadLetters {
   readonly queueNames: string[];
 }
 
-export function deadLetterQueues(scope: Construct, key: CustomerManagedKey, namePrefix: string): DeadLetters {
+/** The services that may send to the queue: EventBridge (rule targets) and SNS (subscriptions). */
+export const DEAD_LETTER_SENDERS = ['events.amazonaws.com', 'sns.amazonaws.com'];
+
+export function deadLetterQueues(scope: Construct, key: CustomerManagedKey, namePrefix: string, senders: string[] = DEAD_LETTER_SENDERS): DeadLetters {
   const stack = Stack.of(scope);
   const archiveName = `${namePrefix}-dlq-archive`;
   const queueName = `${namePrefix}-dlq`;
@@ -56,7 +59,7 @@ export function deadLetterQueues(scope: Construct, key: CustomerManagedKey, name
     deadLetterQueue: { queue: archive, maxReceiveCount: ARCHIVE_AFTER_RECEIVES },
   });
   const queueArn = stack.formatArn({ service: 'sqs', resource: queueName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
-  for (const service of ['events.amazonaws.com', 'sns.amazonaws.com']) {
+  for (const service of senders) {
     key.grantEnvelopeEncryption(new iam.ServicePrincipal(service), { encryptionContext: { 'aws:sqs:arn': queueArn } });
   }
   return { queue, archive, queueNames: [queueName, archiveName] };

@@ -254,7 +254,8 @@ export class KeysAndSecretsMonitoring extends Construct {
   /** The rotation functions alarmed on. */
   public readonly watchedRotationFunctions: lambda.IFunction[];
 
-  private readonly runbookUrl: string;
+  /** Where the runbooks are (`runbookUrl`). */
+  public readonly runbookUrl: string;
   private readonly deadLetters: DeadLetters;
   /** Rule -> its literal name. */
   private readonly ruleNames = new Map<events.Rule, string>();
