@@ -203,10 +203,19 @@ export interface KeysAndSecretsMonitoringProps {
  * Watches KMS keys and Secrets Manager secrets and sends every alert to one
  * encrypted SNS topic:
  *
- * - EventBridge rules on CloudTrail events: a watched key disabled,
- *   scheduled for deletion, given a new key policy, granted, or stripped of
- *   an alias; a watched secret deleted, its resource policy replaced or
- *   deleted, or its key changed; a rotation failed or abandoned.
+ * - EventBridge rules on CloudTrail events, for every KMS and Secrets
+ *   Manager management action on a watched key or secret (the coverage of
+ *   each action, or the reason it is not watched, is data in
+ *   `coverage.ts`); values written by anyone but the secret's rotation
+ *   role; a rotation failed or abandoned.
+ * - Self-protection: rules on calls that disable, delete or re-target its
+ *   rules, delete or silence its alarms, or change its topic,
+ *   subscriptions, dead-letter queues or key. The topic policy denies those
+ *   changes to all but `topicAdministrators` and deployments, and publishing
+ *   to all but its own rules and alarms.
+ * - A dead-letter queue on every target and subscription, with alarms that
+ *   also open an OpsItem and notify an optional `failureTopic`.
+ * - Events of replica regions, forwarded by `KeysAndSecretsReplicaMonitoring`.
  * - Rotation overdue: an AWS Config periodic rule and an EventBridge rule on
  *   its compliance changes.
  * - CloudWatch alarms: rotation function errors, throttles and duration;
