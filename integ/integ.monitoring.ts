@@ -74,7 +74,10 @@ for (const id of ['KmsKeyConfigChange', 'KmsAliasChange', 'SecretValueChange', '
   integ.assertions
     .awsApiCall('EventBridge', 'listTargetsByRule', { Rule: rule.ruleName })
     .expect(ExpectedResult.objectLike({
-      Targets: Match.arrayWith([Match.objectLike({ Arn: monitoring.topic.topicArn, DeadLetterConfig: { Arn: monitoring.deadLetterQueue.queueArn } })]),
+      Targets: Match.arrayWith([Match.objectLike({
+        Arn: monitoring.topic.topicArn,
+        DeadLetterConfig: { Arn: monitoring.deadLetterQueue.queueArn },
+      })]),
     }));
 }
 

@@ -39,7 +39,9 @@ export interface DeadLetters {
 /** The services that may send to the queue: EventBridge (rule targets) and SNS (subscriptions). */
 export const DEAD_LETTER_SENDERS = ['events.amazonaws.com', 'sns.amazonaws.com'];
 
-export function deadLetterQueues(scope: Construct, key: CustomerManagedKey, namePrefix: string, senders: string[] = DEAD_LETTER_SENDERS): DeadLetters {
+export function deadLetterQueues(
+  scope: Construct, key: CustomerManagedKey, namePrefix: string, senders: string[] = DEAD_LETTER_SENDERS,
+): DeadLetters {
   const stack = Stack.of(scope);
   const archiveName = `${namePrefix}-dlq-archive`;
   const queueName = `${namePrefix}-dlq`;

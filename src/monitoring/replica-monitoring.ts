@@ -157,7 +157,8 @@ export class KeysAndSecretsReplicaMonitoring extends Construct {
     this.forwardOne('TamperQueues', queuesTamperPattern(deadLetters.queueNames.map(n => ({ suffix: `/${stack.account}/${n}` }))));
     this.forwardOne('TamperKey', kmsEventsPattern(KEY_TAMPER_EVENT_NAMES, [this.encryptionKey.keyArn]));
 
-    this.alarms.push(this.deadLetterAlarm(deadLetters.queue, deadLetters.archive, props.primary.runbookUrl), ...this.forwardingFailedAlarms(props.primary.runbookUrl));
+    const runbookUrl = props.primary.runbookUrl;
+    this.alarms.push(this.deadLetterAlarm(deadLetters.queue, deadLetters.archive, runbookUrl), ...this.forwardingFailedAlarms(runbookUrl));
     if (props.failureOpsItems ?? true) {
       const opsItem = new actions.SsmAction(actions.OpsItemSeverity.CRITICAL, actions.OpsItemCategory.SECURITY);
       this.alarms.forEach(a => a.addAlarmAction(opsItem));
@@ -183,7 +184,9 @@ export class KeysAndSecretsReplicaMonitoring extends Construct {
 
   /** Events waiting in the dead-letter queue or its archive. */
   private deadLetterAlarm(queue: sqs.Queue, archive: sqs.Queue, runbookUrl: string): cloudwatch.Alarm {
-    const depth = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({ period: FUNCTION_ALARM_PERIOD, statistic: cloudwatch.Stats.MAXIMUM });
+    const depth = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({
+      period: FUNCTION_ALARM_PERIOD, statistic: cloudwatch.Stats.MAXIMUM,
+    });
     return new cloudwatch.Alarm(this, 'DeadLettered', {
       metric: new cloudwatch.MathExpression({ expression: 'SUM([queue, archive])', usingMetrics: { queue: depth(queue), archive: depth(archive) }, period: FUNCTION_ALARM_PERIOD, label: 'Events not forwarded' }),
       ...ONE_IN_FIVE_MINUTES,
@@ -198,8 +201,11 @@ export class KeysAndSecretsReplicaMonitoring extends Construct {
       const usingMetrics: Record<string, cloudwatch.IMetric> = {};
       this.rules.slice(start, start + 10).forEach((r, i) => {
         usingMetrics[`d${i}`] = new cloudwatch.Metric({
-          namespace: 'AWS/Events', metricName: 'InvocationsFailedToBeSentToDlq', dimensionsMap: { RuleName: this.ruleNames.get(r)! },
-          statistic: cloudwatch.Stats.SUM, period: FUNCTION_ALARM_PERIOD,
+          namespace: 'AWS/Events',
+          metricName: 'InvocationsFailedToBeSentToDlq',
+          dimensionsMap: { RuleName: this.ruleNames.get(r)! },
+          statistic: cloudwatch.Stats.SUM,
+          period: FUNCTION_ALARM_PERIOD,
         });
       });
       alarms.push(new cloudwatch.Alarm(this, this.rules.length > 10 ? `ForwardingFailed${start / 10 + 1}` : 'ForwardingFailed', {
