@@ -5,7 +5,8 @@
  * enables the rules, that the rules target the alert topic, that CloudWatch
  * accepts the alarms (with their topic action), that the topic is encrypted
  * with its key, and that the key policy lets EventBridge and CloudWatch use
- * it. `npm test` verifies the synthesized snapshot offline;
+ * it; that every rule has the dead-letter queue, that the queue is
+ * encrypted, and that the self-protection rules are enabled. `npm test` verifies the synthesized snapshot offline;
  * `npx projen integ:deploy` deploys it to the current AWS account.
  */
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
@@ -66,6 +67,49 @@ integ.assertions
 integ.assertions
   .awsApiCall('EventBridge', 'listTargetsByRule', { Rule: kmsRule.ruleName })
   .expect(ExpectedResult.objectLike({ Targets: Match.arrayWith([Match.objectLike({ Arn: monitoring.topic.topicArn })]) }));
+
+// Every target has the dead-letter queue (checked on the rules of the new alerts and the self-protection ones).
+for (const id of ['KmsKeyConfigChange', 'KmsAliasChange', 'SecretValueChange', 'SecretRotationChange', 'TamperRules', 'TamperTopic']) {
+  const rule = monitoring.rules.find(r => r.node.id === id)!;
+  integ.assertions
+    .awsApiCall('EventBridge', 'listTargetsByRule', { Rule: rule.ruleName })
+    .expect(ExpectedResult.objectLike({
+      Targets: Match.arrayWith([Match.objectLike({
+        Arn: monitoring.topic.topicArn,
+        DeadLetterConfig: { Arn: monitoring.deadLetterQueue.queueArn },
+      })]),
+    }));
+}
+
+const aliasRule = monitoring.rules.find(r => r.node.id === 'KmsAliasChange')!;
+integ.assertions
+  .awsApiCall('EventBridge', 'describeRule', { Name: aliasRule.ruleName })
+  .expect(ExpectedResult.objectLike({
+    State: 'ENABLED',
+    EventPattern: Match.serializedJson(Match.objectLike({
+      detail: Match.objectLike({ eventName: ['CreateAlias', 'UpdateAlias'], resources: { ARN: [key.keyArn] } }),
+    })),
+  }));
+
+const tamperRules = monitoring.rules.find(r => r.node.id === 'TamperRules')!;
+integ.assertions
+  .awsApiCall('EventBridge', 'describeRule', { Name: tamperRules.ruleName })
+  .expect(ExpectedResult.objectLike({
+    State: 'ENABLED',
+    EventPattern: Match.serializedJson(Match.objectLike({
+      source: ['aws.events'],
+      detail: Match.objectLike({ eventName: ['DeleteRule', 'DisableRule', 'PutRule', 'PutTargets', 'RemoveTargets'] }),
+    })),
+  }));
+
+integ.assertions
+  .awsApiCall('SQS', 'getQueueAttributes', { QueueUrl: monitoring.deadLetterQueue.queueUrl, AttributeNames: ['KmsMasterKeyId', 'MessageRetentionPeriod'] })
+  .expect(ExpectedResult.objectLike({ Attributes: { KmsMasterKeyId: alertKey.keyArn, MessageRetentionPeriod: '1209600' } }));
+
+const deadLettered = monitoring.alarms.find(a => a.node.id === 'AlertDeadLettered')!;
+integ.assertions
+  .awsApiCall('CloudWatch', 'describeAlarms', { AlarmNames: [deadLettered.alarmName] })
+  .expect(ExpectedResult.objectLike({ MetricAlarms: [Match.objectLike({ ActionsEnabled: true, Threshold: 1 })] }));
 
 const rotationRule = monitoring.rules.find(r => r.node.id === 'RotationFailed')!;
 integ.assertions

@@ -3,6 +3,12 @@
  * `CustomerManagedKey`, SSL enforced, and open to exactly the EventBridge
  * rules and CloudWatch alarms of the monitoring construct.
  *
+ * The topic policy (`protectTopic`) denies every change of the topic, its
+ * permissions and its subscriptions to everyone but named administrators
+ * and the CloudFormation execution role of the CDK bootstrap, and
+ * `sns:Publish` to everything but the monitoring's own rules and alarms, in
+ * this account: an identity policy with `sns:*` cannot override a Deny.
+ *
  * The key policy lets `events.amazonaws.com` and `cloudwatch.amazonaws.com`
  * use the key as service users, for envelope encryption only
  * (`kms:GenerateDataKey` and `kms:Decrypt`) and only for this topic
@@ -14,10 +20,11 @@
  *
  * Internal module: not exported from the package index.
  */
-import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
+import { ArnFormat, DefaultStackSynthesizer, Fn, Names, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sns_subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 
@@ -25,6 +32,8 @@ export interface AlertTopicOptions {
   readonly encryptionKey?: CustomerManagedKey;
   readonly emails: string[];
   readonly httpsEndpoints: string[];
+  /** Where SNS puts a notification it could not deliver to a subscription. */
+  readonly deadLetterQueue: sqs.IQueue;
 }
 
 export interface AlertTopic {
@@ -32,15 +41,29 @@ export interface AlertTopic {
   readonly key: CustomerManagedKey;
 }
 
-export function createAlertTopic(scope: Construct, options: AlertTopicOptions): AlertTopic {
-  const stack = Stack.of(scope);
-  const key = options.encryptionKey ?? new CustomerManagedKey(scope, 'AlertKey', {
+/** The name the alert topic of a monitoring construct gets. */
+export function alertTopicName(scope: Construct): string {
+  return Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' }) + '-alerts';
+}
+
+/** The ARN of a topic of this stack, by name. */
+export function topicArnOf(scope: Construct, topicName: string): string {
+  return Stack.of(scope).formatArn({ service: 'sns', resource: topicName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+}
+
+/** The key of the alert topic: the one given, or a new CustomerManagedKey. */
+export function alertKey(scope: Construct, encryptionKey?: CustomerManagedKey): CustomerManagedKey {
+  return encryptionKey ?? new CustomerManagedKey(scope, 'AlertKey', {
     description: `Encrypts the alert topic of ${scope.node.path}`,
   });
+}
+
+export function createAlertTopic(scope: Construct, key: CustomerManagedKey, options: AlertTopicOptions): AlertTopic {
+  const stack = Stack.of(scope);
   // The topic is named so that the key policy can name its ARN: the key
   // policy cannot reference the topic, which already references the key.
-  const topicName = Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' }) + '-alerts';
-  const topicArn = stack.formatArn({ service: 'sns', resource: topicName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+  const topicName = alertTopicName(scope);
+  const topicArn = topicArnOf(scope, topicName);
   const topic = new sns.Topic(scope, 'AlertTopic', {
     topicName,
     displayName: 'cdk-kms-secrets alerts',
@@ -54,9 +77,93 @@ export function createAlertTopic(scope: Construct, options: AlertTopicOptions): 
     conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
   }), { encryptionContext: context });
 
-  options.emails.forEach(email => topic.addSubscription(new subscriptions.EmailSubscription(email)));
-  options.httpsEndpoints.forEach(url => topic.addSubscription(new subscriptions.UrlSubscription(url, { protocol: sns.SubscriptionProtocol.HTTPS })));
+  const deadLetterQueue = options.deadLetterQueue;
+  options.emails.forEach(email => topic.addSubscription(new sns_subscriptions.EmailSubscription(email, { deadLetterQueue })));
+  options.httpsEndpoints.forEach(url => topic.addSubscription(new sns_subscriptions.UrlSubscription(url, {
+    protocol: sns.SubscriptionProtocol.HTTPS, deadLetterQueue,
+  })));
   return { topic, key };
+}
+
+/** The topic actions only administrators (and deployments) may call. */
+export const TOPIC_ADMIN_ACTIONS = [
+  'sns:AddPermission',
+  'sns:DeleteTopic',
+  'sns:PutDataProtectionPolicy',
+  'sns:RemovePermission',
+  'sns:SetSubscriptionAttributes',
+  'sns:SetTopicAttributes',
+  'sns:Subscribe',
+  'sns:Unsubscribe',
+];
+
+/**
+ * The ARN of the role CloudFormation deploys this stack with, when the stack
+ * uses the default synthesizer (the CDK bootstrap's `cfn-exec-role`);
+ * undefined otherwise.
+ */
+export function deploymentRoleArn(scope: Construct): string | undefined {
+  const synthesizer = Stack.of(scope).synthesizer;
+  if (!(synthesizer instanceof DefaultStackSynthesizer)) return undefined;
+  // `${AWS::Partition}`-style placeholders: exactly what Fn::Sub resolves.
+  return Fn.sub(synthesizer.cloudFormationExecutionRoleArn);
+}
+
+/**
+ * The ARNs of principals, for `aws:PrincipalArn`: a role's ARN, or the `AWS`
+ * ARNs of another principal. `invalid` builds the error for one without.
+ */
+export function principalArns(principals: iam.IPrincipal[], invalid: (p: iam.IPrincipal) => Error): string[] {
+  return principals.flatMap(p => {
+    const role = p as Partial<iam.IRole>;
+    if (typeof role.roleArn === 'string') return [role.roleArn];
+    const json = p.policyFragment.principalJson;
+    if (Object.keys(json).length !== 1 || !json.AWS || json.AWS.length === 0) throw invalid(p);
+    return json.AWS;
+  });
+}
+
+export interface TopicProtection {
+  /** Who may change the topic, besides the deployment role. */
+  readonly administratorArns: string[];
+  /** The rule and alarm ARNs that may publish. */
+  readonly publisherArns: string[];
+}
+
+/**
+ * Denies every change of the topic to everyone but the administrators and
+ * the deployment role, and `sns:Publish` to everything but the given
+ * publishers of this account. A Deny wins over any Allow, so `sns:*` in an
+ * identity policy gains nothing.
+ */
+export function protectTopic(topic: sns.Topic, protection: TopicProtection): void {
+  const stack = Stack.of(topic);
+  const deployer = deploymentRoleArn(topic);
+  const exempt = [...protection.administratorArns, ...(deployer ? [deployer] : [])];
+  topic.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'OnlyAdministratorsChangeTopic',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: TOPIC_ADMIN_ACTIONS,
+    resources: [topic.topicArn],
+    ...(exempt.length > 0 ? { conditions: { ArnNotLike: { 'aws:PrincipalArn': exempt } } } : {}),
+  }));
+  topic.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'OnlyMonitoringPublishes',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['sns:Publish'],
+    resources: [topic.topicArn],
+    conditions: { ArnNotEquals: { 'aws:SourceArn': protection.publisherArns } },
+  }));
+  topic.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'OnlyThisAccountPublishes',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['sns:Publish'],
+    resources: [topic.topicArn],
+    conditions: { StringNotEquals: { 'aws:SourceAccount': stack.account } },
+  }));
 }
 
 /**

@@ -35,6 +35,56 @@ export const ALERTS = {
     summary: 'The KMS key of a watched secret was changed (UpdateSecret with KmsKeyId).',
     anchor: 'secretkeychange',
   },
+  kmsKeyConfigChange: {
+    name: 'KmsKeyConfigChange',
+    summary: 'A watched KMS key was re-enabled, lost automatic rotation, had its key material imported or deleted, or had a grant revoked.',
+    anchor: 'kmskeyconfigchange',
+  },
+  kmsAliasChange: {
+    name: 'KmsAliasChange',
+    summary: 'An alias was created for, or re-pointed to or away from, a watched KMS key.',
+    anchor: 'kmsaliaschange',
+  },
+  kmsMultiRegionChange: {
+    name: 'KmsMultiRegionChange',
+    summary: 'A watched multi-Region KMS key was replicated to a region, or its primary region was changed.',
+    anchor: 'kmsmultiregionchange',
+  },
+  kmsTagChange: {
+    name: 'KmsTagChange',
+    summary: 'The tags of a watched KMS key (which ABAC policies may read) were changed.',
+    anchor: 'kmstagchange',
+  },
+  secretValueChange: {
+    name: 'SecretValueChange',
+    summary: 'A new value or staging label was written to a watched secret by someone other than its rotation function.',
+    anchor: 'secretvaluechange',
+  },
+  secretRotationChange: {
+    name: 'SecretRotationChange',
+    summary: 'The rotation of a watched secret was cancelled, reconfigured or started by hand.',
+    anchor: 'secretrotationchange',
+  },
+  secretReplicationChange: {
+    name: 'SecretReplicationChange',
+    summary: 'A watched secret was replicated to a new region, or a replica was removed or promoted to a standalone secret.',
+    anchor: 'secretreplicationchange',
+  },
+  secretConfigChange: {
+    name: 'SecretConfigChange',
+    summary: 'A watched secret was restored from deletion, or its tags (which ABAC policies may read) were changed.',
+    anchor: 'secretconfigchange',
+  },
+  monitoringTampered: {
+    name: 'MonitoringTampered',
+    summary: 'Someone changed the monitoring itself: a rule disabled, deleted or re-targeted, an alarm deleted or silenced, the alert topic, its subscriptions, its key or the dead-letter queue changed.',
+    anchor: 'monitoringtampered',
+  },
+  replicaRegionEvent: {
+    name: 'ReplicaRegionEvent',
+    summary: 'An administrative action on a watched replica key or secret in another region, forwarded to this region.',
+    anchor: 'replicaregionevent',
+  },
   rotationFailed: {
     name: 'RotationFailed',
     summary: 'Secrets Manager reported a failed or abandoned rotation of a watched secret.',
@@ -69,6 +119,11 @@ export const ALERTS = {
     name: 'AlertDeliveryFailed',
     summary: 'EventBridge could not deliver an alert to the alert topic.',
     anchor: 'alertdeliveryfailed',
+  },
+  deadLettered: {
+    name: 'AlertDeadLettered',
+    summary: 'An alert could not be delivered and is waiting in the dead-letter queue.',
+    anchor: 'alertdeadlettered',
   },
 } as const satisfies Record<string, AlertKind>;
 

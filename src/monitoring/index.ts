@@ -1,1 +1,2 @@
 export * from './keys-and-secrets-monitoring';
+export * from './replica-monitoring';

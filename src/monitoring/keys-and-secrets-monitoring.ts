@@ -1,25 +1,29 @@
-import { Duration, Names, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as config from 'aws-cdk-lib/aws-config';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { allowPublishers, createAlertTopic } from './alert-topic';
+import { alertKey, allowPublishers, createAlertTopic, principalArns, protectTopic } from './alert-topic';
 import { ALERTS, AlertKind, alarmDescription, DEFAULT_RUNBOOK_URL } from './alerts';
 import { monitoringDashboard } from './dashboard';
+import { DeadLetters, deadLetterQueues } from './dead-letters';
 import { discover, unique, unwatched, Watched, withDependents } from './discovery';
 import {
-  keyChangePattern, ROTATION_FAILURE_EVENT_NAMES, ROTATION_SUCCESS_EVENT_NAMES, rotationOverduePattern, rotationPattern,
-  secretChangePattern, secretKeyChangePattern,
+  alarmsTamperPattern, KEY_TAMPER_EVENT_NAMES, keyChangePattern, kmsEventsPattern, kmsPattern, queuesTamperPattern, ROTATION_FAILURE_EVENT_NAMES,
+  ROTATION_SUCCESS_EVENT_NAMES, rotationOverduePattern, rotationPattern, rulesTamperPattern, secretCallPattern, secretChangePattern,
+  secretKeyChangePattern, secretValueChangePattern, topicsTamperPattern,
 } from './event-patterns';
 import { FUNCTION_ALARM_PERIOD, rotationFunctionAlarms } from './rotation-function-alarms';
 import { maxDaysSinceRotation, overdueConfigRule } from './rotation-overdue';
 import { AlertTopicTarget, alertMessage, MESSAGE_FIELDS } from './rule-target';
-import { chunkByPatternSize, keyScope, PatternValue, ScopedValue, secretScope, SecretScope } from './scoping';
+import { chunkByPatternSize, keyScope, PatternValue, roleScope, ScopedValue, secretScope, SecretScope } from './scoping';
 import { KMS_USAGE, SECRETS_USAGE, usageAnomalyAlarm } from './usage-anomaly-alarms';
 import {
   assertKeysAreKeys, assertNoDuplicates, assertSameRegion, OWNER, validateDays, validateEmails, validateHttpsEndpoints,
@@ -27,6 +31,7 @@ import {
 } from './validation';
 import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
+import { ManagedSecret } from '../secrets/managed-secret';
 
 /** Properties of `KeysAndSecretsMonitoring`. */
 export interface KeysAndSecretsMonitoringProps {
@@ -69,6 +74,48 @@ export interface KeysAndSecretsMonitoringProps {
    * @default - a new CustomerManagedKey
    */
   readonly encryptionKey?: CustomerManagedKey;
+
+  /**
+   * The principals that may change the alert topic: subscribe to it, change
+   * or delete it, its permissions or its subscriptions. The topic policy
+   * denies those calls to everyone else, whatever their IAM policies allow,
+   * except the CloudFormation execution role of the CDK bootstrap
+   * (deployments of this stack).
+   *
+   * @default - the administrators of `encryptionKey` (`roles.administrators`); when it names none (a new key names none), only deployments
+   */
+  readonly topicAdministrators?: iam.IPrincipal[];
+
+  /**
+   * A second topic for the alerts that say alerts are failing
+   * (`AlertDeliveryFailed`, `AlertDeadLettered`), so that they do not depend
+   * on the alert topic or its key. Give a topic that does not use the alert
+   * key (another stack's or account's); its policy and key must let
+   * `cloudwatch.amazonaws.com` publish. A `Topic` of this app gets the
+   * publish statement added.
+   *
+   * @default - those alarms notify the alert topic and open an OpsItem (`failureOpsItems`)
+   */
+  readonly failureTopic?: sns.ITopic;
+
+  /**
+   * Whether the alarms that say alerts are failing also open a Systems
+   * Manager OpsCenter OpsItem (severity 1, category Security): a path that
+   * needs no topic and no key.
+   *
+   * @default true
+   */
+  readonly failureOpsItems?: boolean;
+
+  /**
+   * Regions of replicas of the watched keys and secrets. A
+   * `KeysAndSecretsReplicaMonitoring` in each forwards the events of its
+   * region to an event bus of this monitoring, whose rule alerts on the
+   * topic.
+   *
+   * @default - no replica regions
+   */
+  readonly replicaRegions?: string[];
 
   /**
    * Email addresses to subscribe to the alert topic. Each must confirm its
@@ -156,10 +203,19 @@ export interface KeysAndSecretsMonitoringProps {
  * Watches KMS keys and Secrets Manager secrets and sends every alert to one
  * encrypted SNS topic:
  *
- * - EventBridge rules on CloudTrail events: a watched key disabled,
- *   scheduled for deletion, given a new key policy, granted, or stripped of
- *   an alias; a watched secret deleted, its resource policy replaced or
- *   deleted, or its key changed; a rotation failed or abandoned.
+ * - EventBridge rules on CloudTrail events, for every KMS and Secrets
+ *   Manager management action on a watched key or secret (the coverage of
+ *   each action, or the reason it is not watched, is data in
+ *   `coverage.ts`); values written by anyone but the secret's rotation
+ *   role; a rotation failed or abandoned.
+ * - Self-protection: rules on calls that disable, delete or re-target its
+ *   rules, delete or silence its alarms, or change its topic,
+ *   subscriptions, dead-letter queues or key. The topic policy denies those
+ *   changes to all but `topicAdministrators` and deployments, and publishing
+ *   to all but its own rules and alarms.
+ * - A dead-letter queue on every target and subscription, with alarms that
+ *   also open an OpsItem and notify an optional `failureTopic`.
+ * - Events of replica regions, forwarded by `KeysAndSecretsReplicaMonitoring`.
  * - Rotation overdue: an AWS Config periodic rule and an EventBridge rule on
  *   its compliance changes.
  * - CloudWatch alarms: rotation function errors, throttles and duration;
@@ -185,6 +241,17 @@ export class KeysAndSecretsMonitoring extends Construct {
   public readonly rules: events.Rule[];
   /** Every alarm; each one notifies the topic. */
   public readonly alarms: cloudwatch.Alarm[];
+  /** The dead-letter queue of every rule target and topic subscription. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The event bus that receives the events of replica regions, when `replicaRegions` is set. */
+  public readonly replicaEventBus?: events.EventBus;
+  /** The replica regions this monitoring receives events from. */
+  public readonly replicaRegions: string[];
+  /**
+   * The prefix of the names of this monitoring's rules, alarms and queues;
+   * the self-protection rules match calls on names with it.
+   */
+  public readonly namePrefix: string;
   /** The AWS Config rules behind the rotation-overdue alert. */
   public readonly overdueChecks: config.ManagedRule[];
   /** The dashboard, when `dashboard` is set. */
@@ -196,7 +263,11 @@ export class KeysAndSecretsMonitoring extends Construct {
   /** The rotation functions alarmed on. */
   public readonly watchedRotationFunctions: lambda.IFunction[];
 
-  private readonly runbookUrl: string;
+  /** Where the runbooks are (`runbookUrl`). */
+  public readonly runbookUrl: string;
+  private readonly deadLetters: DeadLetters;
+  /** Rule -> its literal name. */
+  private readonly ruleNames = new Map<events.Rule, string>();
 
   constructor(scope: Construct, id: string, props: KeysAndSecretsMonitoringProps = {}) {
     super(scope, id);
@@ -239,7 +310,13 @@ export class KeysAndSecretsMonitoring extends Construct {
     this.watchedSecrets = uniqueByArn(this, watched.secrets, s => s.secretArn);
     this.watchedRotationFunctions = uniqueByArn(this, watched.functions, f => f.functionArn);
 
-    const { topic, key } = createAlertTopic(this, { encryptionKey: props.encryptionKey, emails, httpsEndpoints });
+    this.replicaRegions = props.replicaRegions ?? [];
+    validateReplicaRegions(this, this.replicaRegions);
+    this.namePrefix = Names.uniqueResourceName(this, { maxLength: 36, separator: '-' });
+    const key = alertKey(this, props.encryptionKey);
+    this.deadLetters = deadLetterQueues(this, key, this.namePrefix);
+    this.deadLetterQueue = this.deadLetters.queue;
+    const { topic } = createAlertTopic(this, key, { emails, httpsEndpoints, deadLetterQueue: this.deadLetterQueue });
     this.topic = topic;
     this.encryptionKey = key;
 
@@ -249,12 +326,31 @@ export class KeysAndSecretsMonitoring extends Construct {
     const failureRules: events.Rule[] = [];
     const keys = dedupeValues(this, this.watchedKeys.map(keyScope));
     this.addRules('KmsKeyChange', keys, keyChangePattern, ALERTS.keyChange, MESSAGE_FIELDS.kmsCall);
+    this.addRules('KmsKeyConfigChange', keys, v => kmsPattern(ALERTS.kmsKeyConfigChange, v), ALERTS.kmsKeyConfigChange, MESSAGE_FIELDS.kmsCall);
+    this.addRules('KmsAliasChange', keys, v => kmsPattern(ALERTS.kmsAliasChange, v), ALERTS.kmsAliasChange, MESSAGE_FIELDS.kmsCall);
+    this.addRules('KmsMultiRegionChange', keys, v => kmsPattern(ALERTS.kmsMultiRegionChange, v), ALERTS.kmsMultiRegionChange, MESSAGE_FIELDS.kmsCall);
+    this.addRules('KmsTagChange', keys, v => kmsPattern(ALERTS.kmsTagChange, v), ALERTS.kmsTagChange, MESSAGE_FIELDS.kmsCall);
 
     const secretScopes = this.watchedSecrets.map(s => secretScope(this, s));
     const secretIds = dedupeValues(this, secretScopes.flatMap(s => s.secretId));
     const secretArns = dedupeValues(this, secretScopes.flatMap(s => s.fullArn));
     this.addRules('SecretChange', secretIds, secretChangePattern, ALERTS.secretChange, MESSAGE_FIELDS.secretCall);
     this.addRules('SecretKeyChange', secretIds, secretKeyChangePattern, ALERTS.secretKeyChange, MESSAGE_FIELDS.secretCall);
+    this.addRules('SecretRotationChange', secretIds, v => secretCallPattern(ALERTS.secretRotationChange, v), ALERTS.secretRotationChange, MESSAGE_FIELDS.secretCall);
+    this.addRules('SecretReplicationChange', secretIds, v => secretCallPattern(ALERTS.secretReplicationChange, v), ALERTS.secretReplicationChange, MESSAGE_FIELDS.secretCall);
+    this.addRules('SecretConfigChange', secretIds, v => secretCallPattern(ALERTS.secretConfigChange, v), ALERTS.secretConfigChange, MESSAGE_FIELDS.secretCall);
+    // Values written by anyone but the secret's own rotation function: one
+    // group of rules per rotation role, so a function rotating one secret
+    // cannot write another unnoticed.
+    const byRotationRole = groupByRotationRole(this, this.watchedSecrets, secretScopes);
+    byRotationRole.forEach(({ role, scopes }, i) => {
+      const ids = dedupeValues(this, scopes.flatMap(sc => sc.secretId));
+      const roles = role ? [roleScope(role)] : [];
+      // Groups are lettered (A, B, ... Z, AA, ...), so that a split group's number cannot be mistaken for another group.
+      const group = byRotationRole.length > 1 ? String.fromCharCode(65 + (i % 26)).repeat(Math.floor(i / 26) + 1) : '';
+      this.addRules(`SecretValueChange${group}`, ids, v => secretValueChangePattern(v, roles.map(r => r.value)),
+        ALERTS.secretValueChange, MESSAGE_FIELDS.secretCall, v => secretValueChangePattern(v, roles.map(r => r.estimate)));
+    });
     failureRules.push(...this.addRules('RotationFailed', secretArns, v => rotationPattern(ROTATION_FAILURE_EVENT_NAMES, v), ALERTS.rotationFailed, MESSAGE_FIELDS.rotation));
 
     this.overdueChecks = [];
@@ -277,6 +373,27 @@ export class KeysAndSecretsMonitoring extends Construct {
       successRules.push(...this.addRules('RotationSucceeded', secretArns, v => rotationPattern(ROTATION_SUCCESS_EVENT_NAMES, v), undefined, {}));
     }
 
+    // Replica regions: their events arrive on a bus of this monitoring.
+    if (this.replicaRegions.length > 0) {
+      this.replicaEventBus = new events.EventBus(this, 'ReplicaEvents', { eventBusName: `${this.namePrefix}-replicas` });
+      const rule = this.namedRule('ReplicaRegionEvents', {
+        description: `cdk-kms-secrets ${ALERTS.replicaRegionEvent.name}: ${ALERTS.replicaRegionEvent.summary}`.slice(0, 512),
+        eventBus: this.replicaEventBus,
+        eventPattern: { account: [Stack.of(this).account], region: this.replicaRegions },
+      });
+      this.targetTopic(rule, ALERTS.replicaRegionEvent, MESSAGE_FIELDS.replica);
+    }
+
+    // Self-protection: calls on the monitoring's own rules, alarms, topic,
+    // queues and key. Names are literal and share `namePrefix`, so these
+    // rules watch themselves too.
+    const prefix = { prefix: `${this.namePrefix}-` };
+    this.tamperRule('TamperRules', rulesTamperPattern([prefix]));
+    this.tamperRule('TamperAlarms', alarmsTamperPattern([prefix]));
+    this.tamperRule('TamperTopic', topicsTamperPattern([topicArnFor(this)]));
+    this.tamperRule('TamperQueues', queuesTamperPattern(this.deadLetters.queueNames.map(n => ({ suffix: `/${Stack.of(this).account}/${n}` }))));
+    this.tamperRule('TamperKey', kmsEventsPattern(KEY_TAMPER_EVENT_NAMES, [key.keyArn]));
+
     // Alarms.
     this.alarms = [];
     for (const fn of this.watchedRotationFunctions) {
@@ -288,11 +405,36 @@ export class KeysAndSecretsMonitoring extends Construct {
       const group = new Construct(this, 'UsageSpikes');
       this.alarms.push(...usage.map(u => usageAnomalyAlarm(group, u, { runbookUrl: this.runbookUrl, bandWidth })));
     }
-    this.alarms.push(...this.deliveryFailureAlarms());
+    const failureAlarms = [...this.deliveryFailureAlarms(), this.deadLetterAlarm()];
+    this.alarms.push(...failureAlarms);
     const action = new actions.SnsAction(topic);
     this.alarms.forEach(a => a.addAlarmAction(action));
+    if (props.failureOpsItems ?? true) {
+      const opsItem = new actions.SsmAction(actions.OpsItemSeverity.CRITICAL, actions.OpsItemCategory.SECURITY);
+      failureAlarms.forEach(a => a.addAlarmAction(opsItem));
+    }
+    if (props.failureTopic) {
+      const failureTopic = props.failureTopic;
+      failureAlarms.forEach(a => a.addAlarmAction(new actions.SnsAction(failureTopic)));
+      failureTopic.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `${this.namePrefix.replace(/[^A-Za-z0-9]/g, '')}FailureAlarmsPublish`,
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [failureTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account }, ArnEquals: { 'aws:SourceArn': failureAlarms.map(a => a.alarmArn) } },
+      }));
+    }
+    // Literal alarm names, with the prefix the self-protection rule matches.
+    for (const a of this.alarms) {
+      (a.node.defaultChild as cloudwatch.CfnAlarm).alarmName = literalName(this.namePrefix, this, a, 255);
+    }
 
     allowPublishers(topic, this.rules.map(r => r.ruleArn), this.alarms.map(a => a.alarmArn));
+    const administrators = props.topicAdministrators ?? key.roles.administrators ?? [];
+    protectTopic(topic, {
+      administratorArns: principalArns(administrators, p => propError(OWNER, 'topicAdministrators', `${JSON.stringify(Stack.of(this).resolve(p.policyFragment.principalJson))} is not an IAM principal with an ARN (a role, a user or an account).`, 'Name IAM roles or users (or ArnPrincipals) as administrators of the topic.')),
+      publisherArns: [...this.rules.map(r => r.ruleArn), ...this.alarms.map(a => a.alarmArn)],
+    });
 
     if (props.dashboard) {
       this.dashboard = monitoringDashboard(this, {
@@ -320,6 +462,8 @@ export class KeysAndSecretsMonitoring extends Construct {
   /**
    * One rule per group of values that fits in an event pattern. A rule with
    * an alert targets the topic; one without only counts (dashboard).
+   * `estimate` renders a group's pattern for the size estimate, when
+   * `pattern` has other values to estimate.
    */
   private addRules(
     id: string,
@@ -327,42 +471,70 @@ export class KeysAndSecretsMonitoring extends Construct {
     pattern: (v: PatternValue[]) => events.EventPattern,
     alert: AlertKind | undefined,
     fields: Record<string, string>,
+    estimate: (v: PatternValue[]) => events.EventPattern = pattern,
   ): events.Rule[] {
     if (values.length === 0) return [];
-    const { groups, tooLarge } = chunkByPatternSize(values, g => pattern(g.map(v => v.estimate)));
+    const { groups, tooLarge } = chunkByPatternSize(values, g => estimate(g.map(v => v.estimate)));
     if (tooLarge) {
       throw propError(OWNER, 'secrets', `a value of ${id} (${JSON.stringify(Stack.of(this).resolve(tooLarge.value))}) is too long for an EventBridge event pattern.`, 'Give the secret a shorter name.');
     }
     return groups.map((group, i) => {
-      const rule = new events.Rule(this, groups.length > 1 ? `${id}${i + 1}` : id, {
+      const rule = this.namedRule(groups.length > 1 ? `${id}${i + 1}` : id, {
         description: alert ? `cdk-kms-secrets ${alert.name}: ${alert.summary}`.slice(0, 512) : `cdk-kms-secrets: counts ${id} events for the dashboard`,
         eventPattern: pattern(group.map(v => v.value)),
       });
-      if (alert) {
-        rule.addTarget(new AlertTopicTarget(this.topic, alertMessage(this.runbookUrl, alert, fields)));
-        this.rules.push(rule);
-      }
+      if (alert) this.targetTopic(rule, alert, fields);
       return rule;
     });
   }
 
-  /** EventBridge could not deliver to the topic: one alarm per 10 rules (the metric-math limit). */
+  /** A rule with a literal name that starts with `namePrefix`. */
+  private namedRule(id: string, props: events.RuleProps): events.Rule {
+    const rule = new events.Rule(this, id, props);
+    const name = literalName(this.namePrefix, this, rule, 64);
+    (rule.node.defaultChild as events.CfnRule).name = name;
+    this.ruleNames.set(rule, name);
+    return rule;
+  }
+
+  /** Sends the rule's events to the topic as `alert`, with the dead-letter queue. */
+  private targetTopic(rule: events.Rule, alert: AlertKind, fields: Record<string, string>): void {
+    rule.addTarget(new AlertTopicTarget(this.topic, alertMessage(this.runbookUrl, alert, fields), this.deadLetterQueue));
+    this.rules.push(rule);
+  }
+
+  private tamperRule(id: string, eventPattern: events.EventPattern): void {
+    const rule = this.namedRule(id, {
+      description: `cdk-kms-secrets ${ALERTS.monitoringTampered.name}: ${ALERTS.monitoringTampered.summary}`.slice(0, 512),
+      eventPattern,
+    });
+    this.targetTopic(rule, ALERTS.monitoringTampered, MESSAGE_FIELDS.tamper);
+  }
+
+  /**
+   * EventBridge could not deliver to the topic, or not even to the
+   * dead-letter queue: one alarm per 5 rules (two metrics each; 10 metrics
+   * is the metric-math limit).
+   */
   private deliveryFailureAlarms(): cloudwatch.Alarm[] {
     const alarms: cloudwatch.Alarm[] = [];
-    for (let start = 0; start < this.rules.length; start += 10) {
-      const rules = this.rules.slice(start, start + 10);
+    const perAlarm = 5;
+    for (let start = 0; start < this.rules.length; start += perAlarm) {
+      const rules = this.rules.slice(start, start + perAlarm);
       const usingMetrics: Record<string, cloudwatch.IMetric> = {};
       rules.forEach((r, i) => {
-        usingMetrics[`r${i}`] = new cloudwatch.Metric({
+        const metric = (metricName: string) => new cloudwatch.Metric({
           namespace: 'AWS/Events',
-          metricName: 'FailedInvocations',
-          dimensionsMap: { RuleName: r.ruleName },
+          metricName,
+          dimensionsMap: { RuleName: this.ruleNames.get(r)! },
           statistic: cloudwatch.Stats.SUM,
           period: FUNCTION_ALARM_PERIOD,
         });
+        usingMetrics[`r${i}`] = metric('FailedInvocations');
+        usingMetrics[`d${i}`] = metric('InvocationsFailedToBeSentToDlq');
       });
-      const n = start / 10 + 1;
-      alarms.push(new cloudwatch.Alarm(this, this.rules.length > 10 ? `AlertDeliveryFailed${n}` : 'AlertDeliveryFailed', {
+      const n = start / perAlarm + 1;
+      alarms.push(new cloudwatch.Alarm(this, this.rules.length > perAlarm ? `AlertDeliveryFailed${n}` : 'AlertDeliveryFailed', {
         metric: new cloudwatch.MathExpression({
           expression: `SUM([${Object.keys(usingMetrics).join(',')}])`,
           usingMetrics,
@@ -374,10 +546,87 @@ export class KeysAndSecretsMonitoring extends Construct {
         datapointsToAlarm: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: alarmDescription(this.runbookUrl, ALERTS.deliveryFailed, `EventBridge failed to publish an alert of ${rules.length} monitoring rule(s) to the alert topic: alerts were lost.`),
+        alarmDescription: alarmDescription(this.runbookUrl, ALERTS.deliveryFailed, `EventBridge failed to publish an alert of ${rules.length} monitoring rule(s) to the alert topic (the alerts are in the dead-letter queue ${this.deadLetters.queueNames[0]}, unless InvocationsFailedToBeSentToDlq counted too: then they were lost).`),
       }));
     }
     return alarms;
+  }
+
+  /** Any message in the dead-letter queue or its archive. */
+  private deadLetterAlarm(): cloudwatch.Alarm {
+    const depth = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({
+      period: FUNCTION_ALARM_PERIOD, statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    return new cloudwatch.Alarm(this, 'AlertDeadLettered', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'SUM([queue, archive])',
+        usingMetrics: { queue: depth(this.deadLetters.queue), archive: depth(this.deadLetters.archive) },
+        period: FUNCTION_ALARM_PERIOD,
+        label: 'Undelivered alerts',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: alarmDescription(this.runbookUrl, ALERTS.deadLettered, `Alerts are waiting in the dead-letter queue ${this.deadLetters.queueNames[0]} (or its archive): they were not delivered to the topic or to a subscriber.`),
+    });
+  }
+}
+
+/**
+ * A literal physical name: `<prefix>-<path below the monitoring>`, at most
+ * `max` characters (longer ones keep the prefix and end in a hash).
+ */
+function literalName(prefix: string, monitoring: Construct, c: Construct, max: number): string {
+  const below = c.node.scopes.slice(monitoring.node.scopes.length).map(s => s.node.id).join('-').replace(/[^A-Za-z0-9_.-]/g, '');
+  const name = `${prefix}-${below}`;
+  if (name.length <= max) return name;
+  return `${prefix}-${Names.uniqueResourceName(c, { maxLength: max - prefix.length - 1, separator: '-' })}`;
+}
+
+function topicArnFor(monitoring: KeysAndSecretsMonitoring): string {
+  return monitoring.topic.topicArn;
+}
+
+/**
+ * The watched secrets grouped by the role of their rotation function (a
+ * `ManagedSecret`'s `rotatedBy`), in order of first appearance; secrets
+ * without a known rotation function form a group without a role.
+ */
+interface RotationRoleGroup {
+  readonly role?: iam.IRole;
+  readonly scopes: SecretScope[];
+}
+
+function groupByRotationRole(scope: Construct, secrets: secretsmanager.ISecret[], scopes: SecretScope[]): RotationRoleGroup[] {
+  const stack = Stack.of(scope);
+  const groups = new Map<string, RotationRoleGroup>();
+  secrets.forEach((s, i) => {
+    const role = s instanceof ManagedSecret ? s.rotatedBy?.role : undefined;
+    const key = role ? JSON.stringify(stack.resolve(role.roleArn)) : '';
+    const group = groups.get(key) ?? { role, scopes: [] };
+    group.scopes.push(scopes[i]);
+    groups.set(key, group);
+  });
+  return [...groups.values()];
+}
+
+function validateReplicaRegions(scope: Construct, regions: string[]): void {
+  const region = Stack.of(scope).region;
+  const seen = new Set<string>();
+  for (const r of regions) {
+    if (Token.isUnresolved(r) || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(r)) {
+      throw propError(OWNER, 'replicaRegions', `'${r}' is not a region name.`, 'Give region names such as us-east-1.');
+    }
+    if (r === region) {
+      throw propError(OWNER, 'replicaRegions', `lists ${r}, the region of this monitoring, which watches it already.`, 'List only the other regions the keys and secrets are replicated to.');
+    }
+    if (seen.has(r)) throw propError(OWNER, 'replicaRegions', `lists ${r} twice.`, 'List each region once.');
+    seen.add(r);
+  }
+  if (regions.length > 0 && Token.isUnresolved(region)) {
+    throw propError(OWNER, 'replicaRegions', 'needs a stack with a known region (env.region).', 'Give the stack an `env` with the region, so replica regions can forward events to it.');
   }
 }
 

@@ -6,6 +6,7 @@
  * Internal module: not exported from the package index.
  */
 import { ArnFormat, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
@@ -40,6 +41,7 @@ const ESTIMATED = {
   secretFullArn: 150,
   secretPartialArn: 143,
   secretName: 88,
+  roleArn: 96,
 } as const;
 
 function estimated(value: string, length: number): string {
@@ -49,6 +51,11 @@ function estimated(value: string, length: number): string {
 /** The value of `detail.resources.ARN` in KMS CloudTrail events: the key ARN. */
 export function keyScope(key: kms.IKey): ScopedValue {
   return { value: key.keyArn, estimate: estimated(key.keyArn, ESTIMATED.keyArn) };
+}
+
+/** The value of `userIdentity.sessionContext.sessionIssuer.arn` in calls made by a role: its ARN. */
+export function roleScope(role: iam.IRole): ScopedValue {
+  return { value: role.roleArn, estimate: estimated(role.roleArn, ESTIMATED.roleArn) };
 }
 
 /** Whether an IKey is really an alias (its "key ARN" is an alias ARN). */

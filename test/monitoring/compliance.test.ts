@@ -1,4 +1,6 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { fixture, Fixture, rotatedSecret } from './fixture';
 import { CustomerManagedKey } from '../../src';
@@ -22,6 +24,15 @@ describe('compliance: the four nag packs and cfn-lint', () => {
       emails: ['security@example.com'],
       httpsEndpoints: ['https://hooks.example.com/alerts'],
     })],
+    ['replica regions, a failure topic and named topic administrators', f => {
+      const admin = new iam.Role(f.stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
+      return {
+        keys: [new CustomerManagedKey(f.stack, 'Key', { multiRegion: true })],
+        replicaRegions: ['us-east-1'],
+        failureTopic: new sns.Topic(f.stack, 'Pager', { masterKey: new CustomerManagedKey(f.stack, 'PagerKey'), enforceSSL: true }),
+        topicAdministrators: [admin],
+      };
+    }],
     ['watchScope, dashboard, no usage alarms, imported secrets', f => {
       const team = new Construct(f.stack, 'Team');
       new CustomerManagedKey(team, 'Key');

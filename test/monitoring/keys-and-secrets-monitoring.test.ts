@@ -1,8 +1,10 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV, fixture, Fixture, logicalId, one, postgres, resources, rotatedSecret } from './fixture';
 import { CustomerManagedKey, DatabaseEngine, ManagedSecret, Rotation, RotationFunction, RotationSchedule, RotationStrategy } from '../../src';
@@ -179,6 +181,7 @@ describe('EventBridge rules: sources, detail types, event names, scoping', () =>
     build(f);
     const s = f.stack;
     const topic = logicalId(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/);
+    const dlq = logicalId(s, 'AWS::SQS::Queue', /^MonitoringDeadLetterQueue/);
     const expectations: Array<[RegExp, string, Record<string, string>]> = [
       [/^MonitoringKmsKeyChange/, 'kmskeychange', { 'detail-requestParameters-keyId': '$.detail.requestParameters.keyId', 'detail-requestParameters-aliasName': '$.detail.requestParameters.aliasName', 'detail-userIdentity-arn': '$.detail.userIdentity.arn' }],
       [/^MonitoringSecretChange/, 'secretchange', { 'detail-requestParameters-secretId': '$.detail.requestParameters.secretId', 'detail-errorCode': '$.detail.errorCode' }],
@@ -191,12 +194,17 @@ describe('EventBridge rules: sources, detail types, event names, scoping', () =>
       expect(targets).toHaveLength(1);
       expect(targets[0].Arn).toEqual(ref(topic));
       expect(targets[0].RoleArn).toBeUndefined();
+      expect(targets[0].DeadLetterConfig).toEqual({ Arn: arnOf(dlq) });
       expect(targets[0].InputTransformer.InputPathsMap).toEqual(expect.objectContaining({ account: '$.account', region: '$.region', time: '$.time', ...paths }));
       const template = targets[0].InputTransformer.InputTemplate as string;
       expect(template).toContain(`"runbook":"${RUNBOOK}#${anchor}"`);
     }
-    // Only alerting rules exist without a dashboard.
-    expect(Object.keys(resources(s, 'AWS::Events::Rule'))).toHaveLength(7);
+    // Only alerting rules exist without a dashboard: 5 KMS, 5 Secrets Manager, 2 value-change groups
+    // (the shared rotation function's secrets, and the imported ones), rotation failed, 3 overdue, 5 self-protection.
+    const all = Object.values(resources(s, 'AWS::Events::Rule'));
+    expect(all).toHaveLength(21);
+    // ES4000: every target of every rule has a dead-letter queue.
+    for (const r of all) for (const t of r.Properties.Targets) expect(t.DeadLetterConfig).toEqual({ Arn: arnOf(dlq) });
   });
 
   test('hundreds of keys and secrets are split so that every event pattern stays under 2,048 characters', () => {
@@ -213,9 +221,9 @@ describe('EventBridge rules: sources, detail types, event names, scoping', () =>
     // Nothing is lost in the split.
     expect(kmsRules.flatMap(([, r]) => r.Properties.EventPattern.detail.resources.ARN)).toHaveLength(60);
     expect(secretRules.flatMap(([, r]) => r.Properties.EventPattern.detail.requestParameters.secretId)).toHaveLength(120);
-    // One delivery-failure alarm per 10 alerting rules.
+    // One delivery-failure alarm per 5 alerting rules (two metrics each).
     const deliveryAlarms = resources(f.stack, 'AWS::CloudWatch::Alarm', /^MonitoringAlertDeliveryFailed/);
-    expect(Object.keys(deliveryAlarms)).toHaveLength(Math.ceil(rules.length / 10));
+    expect(Object.keys(deliveryAlarms)).toHaveLength(Math.ceil(rules.length / 5));
   });
 });
 
@@ -236,6 +244,8 @@ describe('alarms: metric, statistic, threshold, period, evaluation periods, acti
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
       AlarmActions: [ref(topic)],
+      // Named with the monitoring's prefix, which the self-protection rule matches.
+      AlarmName: expect.stringMatching(/^Monitored-Monitoring-29968EFC-RotationFunction\w+-(Errors|Throttles|Duration)$/),
     };
     expect(alarm(s, /Errors[0-9A-F]{8}$/)).toEqual({ ...common, MetricName: 'Errors', Statistic: 'Sum', Threshold: 1, AlarmDescription: expect.stringMatching(/^\[cdk-kms-secrets\] RotationFunctionErrors: .* Runbook: .*#rotationfunctionerrors$/) });
     expect(alarm(s, /Throttles[0-9A-F]{8}$/)).toEqual({ ...common, MetricName: 'Throttles', Statistic: 'Sum', Threshold: 1, AlarmDescription: expect.stringContaining('#rotationfunctionthrottles') });
@@ -278,6 +288,7 @@ describe('alarms: metric, statistic, threshold, period, evaluation periods, acti
       const a = one(s, 'AWS::CloudWatch::Alarm', new RegExp(`^MonitoringUsageSpikes${id}Spike`));
       expect(a.DependsOn).toContain(detector.logicalId);
       expect(a.Properties).toEqual({
+        AlarmName: `Monitored-Monitoring-29968EFC-UsageSpikes-${id}Spike`,
         ComparisonOperator: 'GreaterThanUpperThreshold',
         EvaluationPeriods: 3,
         DatapointsToAlarm: 3,
@@ -319,41 +330,106 @@ describe('alarms: metric, statistic, threshold, period, evaluation periods, acti
     expect(Object.keys(resources(g.stack, 'AWS::CloudWatch::Alarm', /UsageSpikes/))).toHaveLength(0);
   });
 
-  test('alert delivery: FailedInvocations of every alerting rule, summed; >= 1 in 5 minutes alarms', () => {
+  test('alert delivery: FailedInvocations and InvocationsFailedToBeSentToDlq of every alerting rule, summed, 5 rules per alarm; >= 1 in 5 minutes alarms', () => {
     const f = fixture();
     new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
     const s = f.stack;
-    const kmsRule = logicalId(s, 'AWS::Events::Rule', /^MonitoringKmsKeyChange/);
-    expect(alarm(s, /^MonitoringAlertDeliveryFailed/)).toEqual({
+    const topic = ref(logicalId(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/));
+    const opsItem = { 'Fn::Join': ['', ['arn:', partition, ':ssm:eu-west-1:111111111111:opsitem:1#CATEGORY=Security']] };
+    // 5 KMS rules and 5 self-protection rules: two alarms. Rules are named literally, with the prefix.
+    const first = alarm(s, /^MonitoringAlertDeliveryFailed1/);
+    expect(Object.keys(resources(s, 'AWS::CloudWatch::Alarm', /^MonitoringAlertDeliveryFailed/))).toHaveLength(2);
+    const metric = (id: string, metricName: string, ruleName: string) => ({
+      Id: id, ReturnData: false, MetricStat: { Metric: { Namespace: 'AWS/Events', MetricName: metricName, Dimensions: [{ Name: 'RuleName', Value: ruleName }] }, Period: 300, Stat: 'Sum' },
+    });
+    const kmsRules = ['KmsKeyChange', 'KmsKeyConfigChange', 'KmsAliasChange', 'KmsMultiRegionChange', 'KmsTagChange'].map(n => `Monitored-Monitoring-29968EFC-${n}`);
+    expect(first).toEqual({
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
       EvaluationPeriods: 1,
       DatapointsToAlarm: 1,
       TreatMissingData: 'notBreaching',
-      AlarmActions: [ref(logicalId(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/))],
+      AlarmName: 'Monitored-Monitoring-29968EFC-AlertDeliveryFailed1',
+      // The alert topic, and a path that needs neither topic nor key: an OpsItem.
+      AlarmActions: [topic, opsItem],
       AlarmDescription: expect.stringContaining('#alertdeliveryfailed'),
       Metrics: [
-        { Id: 'expr_1', Expression: 'SUM([r0])', Label: 'Failed alert deliveries', ReturnData: true },
-        { Id: 'r0', ReturnData: false, MetricStat: { Metric: { Namespace: 'AWS/Events', MetricName: 'FailedInvocations', Dimensions: [{ Name: 'RuleName', Value: ref(kmsRule) }] }, Period: 300, Stat: 'Sum' } },
+        { Id: 'expr_1', Expression: 'SUM([r0,d0,r1,d1,r2,d2,r3,d3,r4,d4])', Label: 'Failed alert deliveries', ReturnData: true },
+        ...kmsRules.flatMap((n, i) => [metric(`r${i}`, 'FailedInvocations', n), metric(`d${i}`, 'InvocationsFailedToBeSentToDlq', n)]),
       ],
     });
+    for (const n of kmsRules) expect(Object.values(resources(s, 'AWS::Events::Rule')).map(r => r.Properties.Name)).toContain(n);
   });
 
-  test('every alarm notifies the topic, and nothing else', () => {
+  test('dead letters: the encrypted queue and its archive, and an alarm on their depth that notifies the topic, an OpsItem and the failureTopic', () => {
+    const f = fixture();
+    const failureTopic = new sns.Topic(f.stack, 'Pager', { masterKey: new CustomerManagedKey(f.stack, 'PagerKey') });
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')], failureTopic });
+    const s = f.stack;
+    const key = logicalId(s, 'AWS::KMS::Key', /^MonitoringAlertKey/);
+    const queue = one(s, 'AWS::SQS::Queue', /^MonitoringDeadLetterQueue/);
+    const archive = one(s, 'AWS::SQS::Queue', /^MonitoringDeadLetterArchive/);
+    expect(queue.Properties).toEqual({
+      QueueName: 'Monitored-Monitoring-29968EFC-dlq',
+      KmsMasterKeyId: arnOf(key),
+      MessageRetentionPeriod: 1209600,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(archive.logicalId), maxReceiveCount: 10 },
+    });
+    expect(archive.Properties).toEqual({ QueueName: 'Monitored-Monitoring-29968EFC-dlq-archive', KmsMasterKeyId: arnOf(key), MessageRetentionPeriod: 1209600 });
+    const pager = ref(logicalId(s, 'AWS::SNS::Topic', /^Pager/));
+    const depth = alarm(s, /^MonitoringAlertDeadLettered/);
+    expect(depth.AlarmActions).toEqual([ref(logicalId(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/)), expect.objectContaining({ 'Fn::Join': expect.anything() }), pager]);
+    expect(depth.Metrics[0]).toEqual({ Id: 'expr_1', Expression: 'SUM([queue, archive])', Label: 'Undelivered alerts', ReturnData: true });
+    const stat = (m: any) => [m.MetricStat.Metric.MetricName, m.MetricStat.Stat, m.MetricStat.Metric.Dimensions[0].Value];
+    expect(depth.Metrics.slice(1).map(stat)).toEqual([
+      ['ApproximateNumberOfMessagesVisible', 'Maximum', { 'Fn::GetAtt': [queue.logicalId, 'QueueName'] }],
+      ['ApproximateNumberOfMessagesVisible', 'Maximum', { 'Fn::GetAtt': [archive.logicalId, 'QueueName'] }],
+    ]);
+    expect(depth.Threshold).toBe(1);
+    // Only the failure alarms reach the failure topic, and its policy lets exactly them publish.
+    for (const a of Object.values(resources(s, 'AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties.AlarmActions.some((x: unknown) => JSON.stringify(x) === JSON.stringify(pager))).toBe(/AlertDe/.test(a.Properties.AlarmName));
+    }
+    const pagerPolicy = one(s, 'AWS::SNS::TopicPolicy', /^PagerPolicy/).Properties.PolicyDocument.Statement;
+    const failureAlarms = Object.keys(resources(s, 'AWS::CloudWatch::Alarm', /^MonitoringAlertDe/));
+    expect(pagerPolicy).toEqual([expect.objectContaining({
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Condition: { StringEquals: { 'aws:SourceAccount': ENV.account }, ArnEquals: { 'aws:SourceArn': failureAlarms.map(arnOf) } },
+    })]);
+    // The queue lets EventBridge send only for these rules, SNS only for this topic.
+    const queuePolicy = one(s, 'AWS::SQS::QueuePolicy', /^MonitoringDeadLetterQueuePolicy/).Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+    const rules = Object.keys(resources(s, 'AWS::Events::Rule'));
+    const fromEvents = queuePolicy.filter(st => st.Principal?.Service === 'events.amazonaws.com');
+    expect(fromEvents.map(st => st.Condition.ArnEquals['aws:SourceArn']).sort()).toEqual(rules.map(arnOf).sort());
+  });
+
+  test('failureOpsItems: false leaves the failure alarms with the topic only', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')], failureOpsItems: false });
+    const topic = ref(logicalId(f.stack, 'AWS::SNS::Topic', /^MonitoringAlertTopic/));
+    expect(alarm(f.stack, /^MonitoringAlertDeadLettered/).AlarmActions).toEqual([topic]);
+  });
+
+  test('every alarm notifies the topic; only the failure alarms also open an OpsItem', () => {
     const f = fixture();
     new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { secrets: [rotatedSecret(f, 'Db')], dashboard: true });
     const topic = ref(logicalId(f.stack, 'AWS::SNS::Topic', /^MonitoringAlertTopic/));
-    const alarms = Object.values(resources(f.stack, 'AWS::CloudWatch::Alarm'));
-    expect(alarms.length).toBe(3 + 4 + 1);
-    for (const a of alarms) {
-      expect(a.Properties.AlarmActions).toEqual([topic]);
+    const alarms = Object.entries(resources(f.stack, 'AWS::CloudWatch::Alarm'));
+    // 3 function alarms, 4 usage spikes, 3 delivery-failure alarms (12 rules + 5 self-protection + ...), 1 dead letters.
+    const failure = alarms.filter(([id]) => /^MonitoringAlertDe/.test(id));
+    expect(alarms.length - failure.length).toBe(3 + 4);
+    expect(failure.length).toBeGreaterThanOrEqual(2);
+    for (const [id, a] of alarms) {
+      expect(a.Properties.AlarmActions[0]).toEqual(topic);
+      expect(a.Properties.AlarmActions).toHaveLength(/^MonitoringAlertDe/.test(id) ? 2 : 1);
       expect(a.Properties.ActionsEnabled).not.toBe(false);
     }
   });
 });
 
 describe('the alert topic and its key', () => {
-  test('encrypted with a new CustomerManagedKey, SSL enforced, publishable only by these rules and alarms of this account', () => {
+  test('encrypted with a new CustomerManagedKey, SSL enforced, publishable only by these rules and alarms of this account, changeable only by deployments', () => {
     const f = fixture();
     const m = new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
     const s = f.stack;
@@ -388,35 +464,71 @@ describe('the alert topic and its key', () => {
         Resource: ref(topic.logicalId),
         Condition: { StringEquals: { 'aws:SourceAccount': ENV.account }, ArnEquals: { 'aws:SourceArn': alarms.map(arnOf) } },
       },
+      {
+        Sid: 'OnlyAdministratorsChangeTopic',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['sns:AddPermission', 'sns:DeleteTopic', 'sns:PutDataProtectionPolicy', 'sns:RemovePermission', 'sns:SetSubscriptionAttributes', 'sns:SetTopicAttributes', 'sns:Subscribe', 'sns:Unsubscribe'],
+        Resource: ref(topic.logicalId),
+        // The new key names no administrators: only deployments (the bootstrap's CloudFormation execution role).
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-eu-west-1' }] } },
+      },
+      {
+        Sid: 'OnlyMonitoringPublishes',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'sns:Publish',
+        Resource: ref(topic.logicalId),
+        Condition: { ArnNotEquals: { 'aws:SourceArn': [...rules, ...alarms].map(arnOf) } },
+      },
+      {
+        Sid: 'OnlyThisAccountPublishes',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'sns:Publish',
+        Resource: ref(topic.logicalId),
+        Condition: { StringNotEquals: { 'aws:SourceAccount': ENV.account } },
+      },
     ]);
   });
 
-  test('the key policy: EventBridge and CloudWatch are service users for this topic only (GenerateDataKey + Decrypt), CloudWatch only for this account', () => {
+  test('the key policy: EventBridge and CloudWatch are service users for this topic only, EventBridge and SNS for the dead-letter queue only (GenerateDataKey + Decrypt), CloudWatch only for this account', () => {
     const f = fixture();
     new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
     const policy = one(f.stack, 'AWS::KMS::Key', /^MonitoringAlertKey/).Properties.KeyPolicy.Statement as Array<Record<string, any>>;
     const topicArn = { 'Fn::Join': ['', ['arn:', partition, ':sns:eu-west-1:111111111111:Monitored-Monitoring-29968EFC-alerts']] };
-    expect(policy.map(st => st.Sid)).toEqual(['AccountAdministersKey', 'ServicesUseKey', 'ServicesUseKey2']);
+    const queueArn = { 'Fn::Join': ['', ['arn:', partition, ':sqs:eu-west-1:111111111111:Monitored-Monitoring-29968EFC-dlq']] };
+    expect(policy.map(st => st.Sid)).toEqual(['AccountAdministersKey', 'ServicesUseKey', 'ServicesUseKey2', 'ServicesUseKey3']);
     expect(policy[0].Action).not.toContain('kms:Decrypt');
-    expect(policy[1]).toEqual({
-      Sid: 'ServicesUseKey',
-      Effect: 'Allow',
-      Principal: { Service: 'events.amazonaws.com' },
-      Resource: '*',
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Condition: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
-    });
-    expect(policy[2]).toEqual({
-      Sid: 'ServicesUseKey2',
-      Effect: 'Allow',
-      Principal: { Service: 'cloudwatch.amazonaws.com' },
-      Resource: '*',
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Condition: { StringEquals: { 'aws:SourceAccount': ENV.account, 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
-    });
+    expect(policy.slice(1)).toEqual([
+      {
+        Sid: 'ServicesUseKey',
+        Effect: 'Allow',
+        Principal: { Service: ['events.amazonaws.com', 'sns.amazonaws.com'] },
+        Resource: '*',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:sqs:arn': queueArn } },
+      },
+      {
+        Sid: 'ServicesUseKey2',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Resource: '*',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
+      },
+      {
+        Sid: 'ServicesUseKey3',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Resource: '*',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'aws:SourceAccount': ENV.account, 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
+      },
+    ]);
   });
 
-  test('a key passed as encryptionKey is used and gets the same two service-user statements; email and HTTPS subscriptions', () => {
+  test('a key passed as encryptionKey is used and gets the same service-user statements; email and HTTPS subscriptions, each with the dead-letter queue (ES7000)', () => {
     const f = fixture();
     const alertKey = new CustomerManagedKey(f.stack, 'AlertKey', { alias: 'alerts' });
     const m = new KeysAndSecretsMonitoring(f.stack, 'Monitoring', {
@@ -430,9 +542,14 @@ describe('the alert topic and its key', () => {
     Template.fromStack(s).resourceCountIs('AWS::KMS::Key', 2);
     expect(one(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/).Properties.KmsMasterKeyId).toEqual(arnOf(logicalId(s, 'AWS::KMS::Key', /^AlertKey/)));
     const sids = (one(s, 'AWS::KMS::Key', /^AlertKey/).Properties.KeyPolicy.Statement as Array<{ Sid: string }>).map(st => st.Sid);
-    expect(sids).toEqual(['AccountAdministersKey', 'ServicesUseKey', 'ServicesUseKey2']);
-    const subs = Object.values(resources(s, 'AWS::SNS::Subscription')).map(r => [r.Properties.Protocol, r.Properties.Endpoint]);
-    expect(subs).toEqual([['email', 'security@example.com'], ['email', 'oncall@example.org'], ['https', 'https://hooks.example.com/alerts']]);
+    expect(sids).toEqual(['AccountAdministersKey', 'ServicesUseKey', 'ServicesUseKey2', 'ServicesUseKey3']);
+    const dlq = arnOf(logicalId(s, 'AWS::SQS::Queue', /^MonitoringDeadLetterQueue/));
+    const subs = Object.values(resources(s, 'AWS::SNS::Subscription')).map(r => [r.Properties.Protocol, r.Properties.Endpoint, r.Properties.RedrivePolicy]);
+    expect(subs).toEqual([
+      ['email', 'security@example.com', { deadLetterTargetArn: dlq }],
+      ['email', 'oncall@example.org', { deadLetterTargetArn: dlq }],
+      ['https', 'https://hooks.example.com/alerts', { deadLetterTargetArn: dlq }],
+    ]);
   });
 });
 
@@ -565,3 +682,129 @@ describe('bad configurations fail at synth time with the property and the fix', 
     }).toThrow(message);
   });
 });
+
+describe('the actions the first version did not watch', () => {
+  test('KMS: config, alias, multi-Region and tag changes, each scoped by detail.resources.ARN', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
+    const key = arnOf(logicalId(f.stack, 'AWS::KMS::Key', /^Key[0-9A-F]{8}$/));
+    const expected: Array<[RegExp, string[]]> = [
+      [/^MonitoringKmsKeyConfigChange/, ['DeleteImportedKeyMaterial', 'DisableKeyRotation', 'EnableKey', 'ImportKeyMaterial', 'RevokeGrant']],
+      [/^MonitoringKmsAliasChange/, ['CreateAlias', 'UpdateAlias']],
+      [/^MonitoringKmsMultiRegionChange/, ['ReplicateKey', 'UpdatePrimaryRegion']],
+      [/^MonitoringKmsTagChange/, ['TagResource', 'UntagResource']],
+    ];
+    for (const [id, eventName] of expected) {
+      expect(rule(f.stack, id).EventPattern).toEqual({
+        'source': ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        'detail': { eventSource: ['kms.amazonaws.com'], eventName, resources: { ARN: [key] } },
+      });
+    }
+  });
+
+  test('Secrets Manager: rotation, replication and config changes, scoped by requestParameters.secretId', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { secrets: [secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'S', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:billing-AbCdEf')] });
+    const ids = ['arn:aws:secretsmanager:eu-west-1:111111111111:secret:billing-AbCdEf', 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:billing', 'billing'];
+    const expected: Array<[RegExp, string[]]> = [
+      [/^MonitoringSecretRotationChange/, ['CancelRotateSecret', 'RotateSecret']],
+      [/^MonitoringSecretReplicationChange/, ['RemoveRegionsFromReplication', 'ReplicateSecretToRegions', 'StopReplicationToReplica']],
+      [/^MonitoringSecretConfigChange/, ['RestoreSecret', 'TagResource', 'UntagResource']],
+    ];
+    for (const [id, eventName] of expected) {
+      expect(rule(f.stack, id).EventPattern.detail).toEqual({ eventSource: ['secretsmanager.amazonaws.com'], eventName, requestParameters: { secretId: ids } });
+    }
+    // An imported secret has no known rotation function: every writer alerts.
+    expect(rule(f.stack, /^MonitoringSecretValueChange/).EventPattern.detail).toEqual({
+      eventSource: ['secretsmanager.amazonaws.com'],
+      eventName: ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage'],
+      requestParameters: { secretId: ids, kmsKeyId: [{ exists: false }] },
+    });
+  });
+
+  test('SecretValueChange: anyone but the rotation role of the secret, one group per role; callers without a session issuer match too', () => {
+    const f = fixture();
+    const pg = rotatedSecret(f, 'Db');
+    const mysql = new ManagedSecret(f.stack, 'My', {
+      credentials: { engine: DatabaseEngine.MYSQL, host: 'db.example.com', username: 'app' },
+      rotation: Rotation.mysqlSingleUser({ vpc: f.vpc }),
+    });
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { secrets: [pg, mysql] });
+    const s = f.stack;
+    const issuer = (match: unknown) => ({ userIdentity: { sessionContext: { sessionIssuer: { arn: [match] } } } });
+    const roleOf = (secret: ManagedSecret) => arnOf(logicalIdOfConstruct(s, secret.rotatedBy!.role));
+    const a = rule(s, /^MonitoringSecretValueChangeA/).EventPattern.detail;
+    const b = rule(s, /^MonitoringSecretValueChangeB/).EventPattern.detail;
+    expect(a.requestParameters.secretId[0]).toEqual(ref(logicalId(s, 'AWS::SecretsManager::Secret', /^Db[0-9A-F]{8}$/)));
+    expect(a.$or).toEqual([issuer({ exists: false }), issuer({ 'anything-but': [roleOf(pg)] })]);
+    expect(b.requestParameters.secretId[0]).toEqual(ref(logicalId(s, 'AWS::SecretsManager::Secret', /^My[0-9A-F]{8}$/)));
+    expect(b.$or).toEqual([issuer({ exists: false }), issuer({ 'anything-but': [roleOf(mysql)] })]);
+    expect(roleOf(pg)).not.toEqual(roleOf(mysql));
+  });
+
+  test('self-protection: the monitoring\'s rules, alarms (by name prefix), topic and subscriptions, queues and key', () => {
+    const f = fixture();
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
+    const s = f.stack;
+    const prefix = [{ prefix: 'Monitored-Monitoring-29968EFC-' }];
+    expect(rule(s, /^MonitoringTamperRules/).EventPattern).toEqual({
+      'source': ['aws.events'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      'detail': {
+        eventSource: ['events.amazonaws.com'],
+        eventName: ['DeleteRule', 'DisableRule', 'PutRule', 'PutTargets', 'RemoveTargets'],
+        $or: [{ requestParameters: { name: prefix } }, { requestParameters: { rule: prefix } }],
+      },
+    });
+    expect(rule(s, /^MonitoringTamperAlarms/).EventPattern).toEqual({
+      'source': ['aws.cloudwatch'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      'detail': {
+        eventSource: ['monitoring.amazonaws.com'],
+        eventName: ['DeleteAlarms', 'DisableAlarmActions', 'PutMetricAlarm'],
+        $or: [{ requestParameters: { alarmNames: prefix } }, { requestParameters: { alarmName: prefix } }],
+      },
+    });
+    const topic = ref(logicalId(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/));
+    expect(rule(s, /^MonitoringTamperTopic/).EventPattern.detail.$or).toEqual([
+      { eventName: ['AddPermission', 'DeleteTopic', 'RemovePermission', 'SetTopicAttributes', 'Subscribe'], requestParameters: { topicArn: [topic] } },
+      { eventName: ['SetSubscriptionAttributes', 'Unsubscribe'], requestParameters: { subscriptionArn: [{ prefix: { 'Fn::Join': ['', [topic, ':']] } }] } },
+    ]);
+    expect(rule(s, /^MonitoringTamperQueues/).EventPattern.detail).toEqual({
+      eventSource: ['sqs.amazonaws.com'],
+      eventName: ['DeleteQueue', 'PurgeQueue', 'SetQueueAttributes'],
+      requestParameters: { queueUrl: [{ suffix: '/111111111111/Monitored-Monitoring-29968EFC-dlq' }, { suffix: '/111111111111/Monitored-Monitoring-29968EFC-dlq-archive' }] },
+    });
+    const tamperKey = rule(s, /^MonitoringTamperKey/).EventPattern.detail;
+    expect(tamperKey.resources).toEqual({ ARN: [arnOf(logicalId(s, 'AWS::KMS::Key', /^MonitoringAlertKey/))] });
+    expect(tamperKey.eventName).toEqual(expect.arrayContaining(['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'UpdateAlias', 'DisableKeyRotation']));
+    // Every rule and alarm name carries the prefix the tamper rules match, so they watch each other and themselves.
+    for (const r of Object.values(resources(s, 'AWS::Events::Rule'))) expect(r.Properties.Name).toMatch(/^Monitored-Monitoring-29968EFC-/);
+    for (const a of Object.values(resources(s, 'AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmName).toMatch(/^Monitored-Monitoring-29968EFC-/);
+    for (const r of Object.values(resources(s, 'AWS::Events::Rule', /Tamper/))) {
+      expect(r.Properties.Targets[0].InputTransformer.InputTemplate).toContain('#monitoringtampered');
+    }
+  });
+
+  test('topicAdministrators: the key\'s administrators by default, or the principals given; a principal without an ARN is refused', () => {
+    const f = fixture();
+    const admin = new iam.Role(f.stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
+    new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')], encryptionKey: new CustomerManagedKey(f.stack, 'AlertKey', { administrators: [admin] }) });
+    const deny = (st: Stack) => (one(st, 'AWS::SNS::TopicPolicy', /^MonitoringAlertTopicPolicy/).Properties.PolicyDocument.Statement as Array<Record<string, any>>)
+      .find(x => x.Sid === 'OnlyAdministratorsChangeTopic')!;
+    expect(deny(f.stack).Condition.ArnNotLike['aws:PrincipalArn'][0]).toEqual(arnOf(logicalId(f.stack, 'AWS::IAM::Role', /^Admin/)));
+
+    const g = fixture();
+    new KeysAndSecretsMonitoring(g.stack, 'Monitoring', { keys: [new CustomerManagedKey(g.stack, 'Key')], topicAdministrators: [new iam.ArnPrincipal('arn:aws:iam::111111111111:role/SecurityAdmin')] });
+    expect(deny(g.stack).Condition.ArnNotLike['aws:PrincipalArn'][0]).toBe('arn:aws:iam::111111111111:role/SecurityAdmin');
+
+    const h = fixture();
+    expect(() => new KeysAndSecretsMonitoring(h.stack, 'Monitoring', { keys: [new CustomerManagedKey(h.stack, 'Key')], topicAdministrators: [new iam.ServicePrincipal('lambda.amazonaws.com')] }))
+      .toThrow(/KeysAndSecretsMonitoring\.topicAdministrators: .*lambda\.amazonaws\.com.* is not an IAM principal with an ARN.*Fix: Name IAM roles or users/);
+  });
+});
+
+function logicalIdOfConstruct(stack: Stack, c: Construct): string {
+  return stack.getLogicalId(c.node.defaultChild as CfnElement);
+}
