@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import {
   applyRoles, assertOperations, grantConditions, isServicePrincipal, usageStatements,
 } from './key-roles';
+import { identitiesOfJson } from './normalize';
 import { expandActions, KeyPolicyBuilder, SID } from './policy-builder';
 import {
   actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
@@ -178,8 +179,37 @@ export class CustomerManagedKey extends kms.Key {
 
     applyRoles(this, OWNER, builder, props, keyUsage);
     this.node.addValidation({
-      validate: () => builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
+      validate: () => [
+        ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
+        ...this.identityOnlyGrants(),
+      ],
     });
+    // L1 paths (s3.BucketGrants.fromBucket(cfnBucket), the SQS/SNS/DynamoDB traits) reach the
+    // CfnKey; its resource-policy trait is this key, so they land in the key policy too.
+    iam.ResourceWithPolicies.register(this, 'AWS::KMS::Key', { forResource: () => this });
+  }
+
+  /**
+   * aws-cdk-lib's `KeyGrants` for this key: every method goes through this
+   * key's own grant methods (`decrypt` is `grantDecrypt`, `actions` is
+   * `grant`, `admin` is `grantAdmin`), so the key-level narrowing and the
+   * role model apply however a grant is written.
+   */
+  public get grants(): kms.KeyGrants {
+    const grants = kms.KeyGrants.fromKey(this, false);
+    Object.assign(grants, {
+      actions: (grantee: iam.IGrantable, ...actions: string[]) => this.grant(grantee, ...actions),
+      admin: (grantee: iam.IGrantable) => this.grantAdmin(grantee),
+      decrypt: (grantee: iam.IGrantable) => this.grantDecrypt(grantee),
+      encrypt: (grantee: iam.IGrantable) => this.grantEncrypt(grantee),
+      encryptDecrypt: (grantee: iam.IGrantable) => this.grantEncryptDecrypt(grantee),
+      sign: (grantee: iam.IGrantable) => this.grantSign(grantee),
+      verify: (grantee: iam.IGrantable) => this.grantVerify(grantee),
+      signVerify: (grantee: iam.IGrantable) => this.grantSignVerify(grantee),
+      generateMac: (grantee: iam.IGrantable) => this.grantGenerateMac(grantee),
+      verifyMac: (grantee: iam.IGrantable) => this.grantVerifyMac(grantee),
+    });
+    return grants;
   }
 
   /**
@@ -267,8 +297,7 @@ export class CustomerManagedKey extends kms.Key {
    * principal that is not already a user.
    */
   public grantAdmin(grantee: iam.IGrantable): iam.Grant {
-    this.builder.addAdministrators([grantee.grantPrincipal], `${OWNER}.grantAdmin`);
-    return this.policyGrant(grantee, adminActions(this.multiRegion));
+    return this.adminGrant(grantee, adminActions(this.multiRegion), `${OWNER}.grantAdmin`);
   }
 
   /**
@@ -285,8 +314,7 @@ export class CustomerManagedKey extends kms.Key {
       if (expanded.some(isCryptoAction)) {
         throw propError(label, 'actions', `${actions.join(', ')} covers both management actions (${expanded.filter(isAdminWriteAction).slice(0, 4).join(', ')}) and usage actions (${expanded.filter(isCryptoAction).slice(0, 4).join(', ')}).`, 'Administrators manage and users use: call grantAdmin() or grant() with management actions, and grantUse() with usage actions, for different principals.');
       }
-      this.builder.addAdministrators([grantee.grantPrincipal], label, expanded);
-      return this.policyGrant(grantee, expanded);
+      return this.adminGrant(grantee, expanded, label);
     }
     return this.placeUsageGrant(grantee, expanded, {});
   }
@@ -300,6 +328,37 @@ export class CustomerManagedKey extends kms.Key {
   public addToResourcePolicy(statement: iam.PolicyStatement, _allowNoOp?: boolean): iam.AddToResourcePolicyResult {
     this.builder.addStatement(statement, `${OWNER}.addToResourcePolicy`);
     return { statementAdded: true, policyDependable: this.builder.document };
+  }
+
+  /**
+   * Identity statements in this key's stack that allow a use of this key
+   * (not through a service) to a role the key policy does not name: they do
+   * nothing, since the key policy delegates no direct use to the account.
+   * `KeyGrants.fromKey(key)` with aws-cdk-lib's default trust writes exactly
+   * these, and so does a hand-written `role.addToPolicy(...)`.
+   */
+  private identityOnlyGrants(): string[] {
+    const stack = Stack.of(this);
+    const keyArn = JSON.stringify(stack.resolve(this.keyArn));
+    const errors: string[] = [];
+    for (const c of stack.node.findAll()) {
+      if (!(c instanceof iam.CfnPolicy) && !(c instanceof iam.CfnManagedPolicy)) continue;
+      const doc = stack.resolve(c.policyDocument) as { Statement?: Array<Record<string, any>> } | undefined;
+      const roles = (stack.resolve(c.roles) ?? []) as unknown[];
+      for (const st of doc?.Statement ?? []) {
+        const resources = [st.Resource].flat().map(r => JSON.stringify(r));
+        if (st.Effect !== 'Allow' || !resources.includes(keyArn)) continue;
+        const use = [st.Action ?? []].flat().filter((a: string) => isCryptoAction(a));
+        const viaService = Object.values((st.Condition ?? {}) as Record<string, object>).some(v => Object.keys(v).some(k => k.toLowerCase() === 'kms:viaservice'));
+        if (use.length === 0 || viaService) continue;
+        for (const role of roles) {
+          const ids = identitiesOfJson({ AWS: roleArnOf(role, stack) }, { stack });
+          if (ids.some(i => this.builder.roleOfIdentity(i.key) === 'user')) continue;
+          errors.push(`[cdk-kms-secrets] CustomerManagedKey: the identity policy ${c.node.path} allows ${use.join(', ')} on this key to ${ids.map(i => i.display).join(', ')}, which the key policy does not name, so the grant does nothing (the key delegates no direct use to the account; KeyGrants.fromKey(key) with aws-cdk-lib's default trust writes such identity-only grants). Fix: grant through the key (key.grantDecrypt(role), key.grants.decrypt(role), key.grantUse(role, ...)), or pass viaService.`);
+        }
+      }
+    }
+    return errors;
   }
 
   /** The key policy's estimated size in bytes (tokens counted at their likely length). */
@@ -340,7 +399,7 @@ export class CustomerManagedKey extends kms.Key {
     const keyStack = Stack.of(this);
     const granteeStack = iam.principalIsOwnedResource(principal) ? Stack.of(principal) : undefined;
     const crossStack = granteeStack !== undefined && granteeStack !== keyStack;
-    const sameAccount = !crossStack || Token.compareStrings(granteeStack.account, keyStack.account) !== 'DIFFERENT';
+    const sameAccount = !crossStack || Token.compareStrings(granteeStack.account, keyStack.account) !== TokenComparison.DIFFERENT;
 
     if (crossStack && sameAccount && options.viaService !== undefined) {
       // Delegate to the account, only through the service and only for callers
@@ -362,40 +421,63 @@ export class CustomerManagedKey extends kms.Key {
     const conditions = grantConditions(this, OWNER, this.roles, principal, options);
     const sid = this.builder.isNamedPrincipal(principal) ? SID.users
       : isServicePrincipal(this, principal) ? SID.services : SID.accountViaService;
-    return combineGrants(usageStatements(actions, principal, conditions, sid).map(s => {
-      this.builder.addStatement(s, `${OWNER}.grantUse`);
-      return this.policyGrant(grantee, s.actions);
-    }));
+    const grant = combineGrants(usageStatements(actions, principal, conditions, sid).map(s => this.liveGrant(grantee, s, `${OWNER}.grantUse`)));
+    if (crossStack && !sameAccount) {
+      // A grantee of another account also needs its own identity policy, in its own stack (as kms.Key writes).
+      return grant.combine(iam.Grant.addToPrincipal({ grantee: identityGrantee(grantee), actions, resourceArns: [this.keyArn] }));
+    }
+    return grant;
   }
 
-  /** A Grant object for a statement already recorded in the key policy. */
-  private policyGrant(grantee: iam.IGrantable, actions: string[]): iam.Grant {
-    return iam.Grant.addStatementToResourcePolicy({
-      grantee,
-      actions,
-      resourceArns: [this.keyArn],
-      resource: NO_OP_POLICY_RESOURCE(this),
-      statement: new iam.PolicyStatement({ actions, principals: [grantee.grantPrincipal], resources: ['*'] }),
-    });
+  /** Management actions for a named principal: checked like `administrators`, in a statement of its own. */
+  private adminGrant(grantee: iam.IGrantable, actions: string[], label: string): iam.Grant {
+    const principal = grantee.grantPrincipal;
+    if (!this.builder.isNamedPrincipal(principal)) {
+      // The same check and message as the administrators property.
+      this.builder.addAdministrators([principal], label, actions);
+    }
+    // With the principal, so its own conditions (PrincipalWithConditions) are the statement's.
+    return this.liveGrant(grantee, new iam.PolicyStatement({ sid: SID.admins, actions, resources: ['*'], principals: [principal] }), label);
   }
+
+  /**
+   * A grant whose statement is live in the key policy: the Grant's
+   * `principalStatement` is the very statement the key policy is built from
+   * at synth (for the grantee), so conditions or actions added to it later
+   * (as `ec2.Volume.grantAttachVolume` does) reach the key policy, and are
+   * judged again there. No identity policy is written: the key policy names
+   * the grantee, which is all KMS needs in the key's account.
+   */
+  private liveGrant(grantee: iam.IGrantable, statement: iam.PolicyStatement, label: string): iam.Grant {
+    const principal = grantee.grantPrincipal;
+    let live: iam.PolicyStatement | undefined;
+    const recorder: iam.IPrincipal = {
+      get grantPrincipal() { return recorder; },
+      assumeRoleAction: principal.assumeRoleAction,
+      policyFragment: principal.policyFragment,
+      principalAccount: principal.principalAccount,
+      addToPrincipalPolicy: (st: iam.PolicyStatement) => { live = st; return { statementAdded: true, policyDependable: this }; },
+    };
+    const grant = iam.Grant.addToPrincipal({
+      grantee: { grantPrincipal: recorder },
+      actions: statement.actions,
+      resourceArns: [this.keyArn],
+      conditions: statement.conditions,
+    });
+    live!.sid = statement.sid;
+    this.builder.addStatement(live!, label, false, [principal]);
+    return grant;
+  }
+}
+
+/** The ARN of a role that a policy's `Roles` lists by name ({ Ref: Role } or a literal name). */
+function roleArnOf(role: unknown, stack: Stack): unknown {
+  if (typeof role === 'string') return `arn:aws:iam::${Token.isUnresolved(stack.account) ? '{ACCOUNT}' : stack.account}:role/${role}`;
+  const ref = (role as { Ref?: unknown } | undefined)?.Ref;
+  return typeof ref === 'string' ? { 'Fn::GetAtt': [ref, 'Arn'] } : role;
 }
 
 const CMK_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey');
-
-/**
- * `Grant.addStatementToResourcePolicy` needs a resource to add to; the real
- * statement is already merged into the key policy, so this one records the
- * grant without adding a duplicate.
- */
-function NO_OP_POLICY_RESOURCE(key: CustomerManagedKey): iam.IResourceWithPolicy {
-  return {
-    env: key.env,
-    stack: key.stack,
-    node: key.node,
-    applyRemovalPolicy: (p: RemovalPolicy) => key.applyRemovalPolicy(p),
-    addToResourcePolicy: () => ({ statementAdded: true, policyDependable: key }),
-  } as unknown as iam.IResourceWithPolicy;
-}
 
 function validateKeyProps(props: CustomerManagedKeyProps, keySpec: kms.KeySpec, keyUsage: kms.KeyUsage): void {
   const specs = USAGE_KEY_SPECS[keyUsage] ?? [];

@@ -12,7 +12,7 @@
  * effect, actions, resources and conditions are merged so that hundreds of
  * grantees fit in one policy.
  */
-import { Stack, Token } from 'aws-cdk-lib';
+import { IResolveContext, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import {
@@ -43,7 +43,8 @@ const SERVICE_BINDING_KEYS = ['aws:sourceaccount', 'aws:sourcearn', 'aws:sourceo
 
 type Conditions = Record<string, Record<string, unknown>>;
 
-export class KeyPolicyBuilder {
+/** The statements, roles and Denies of one key policy, built from the operations recorded so far. */
+class PolicyState {
   public readonly document: iam.PolicyDocument;
   private readonly merged = new Map<string, iam.PolicyStatement>();
   private readonly principalsOf = new Map<string, Set<string>>();
@@ -55,7 +56,6 @@ export class KeyPolicyBuilder {
   /** Identities allowed kms:PutKeyPolicy, and those denied it without a condition (for the lockout guard). */
   private readonly mayPutPolicy = new Set<string>();
   private readonly deniedPutPolicy = new Set<string>();
-  private readonly requiredAdministrators: Array<{ ids: string[]; problem: string }> = [];
 
   constructor(private readonly scope: IConstruct, private readonly multiRegion: boolean, private readonly accountUse = true) {
     this.document = new iam.PolicyDocument();
@@ -108,10 +108,12 @@ export class KeyPolicyBuilder {
    * Grantees are not added to that Deny: it would double the policy size per
    * grantee.
    */
-  public addStatement(statement: iam.PolicyStatement, label = 'CustomerManagedKey.addToResourcePolicy', denyRole = false, isolate = false): void {
+  public addStatement(
+    statement: iam.PolicyStatement, label = 'CustomerManagedKey.addToResourcePolicy', denyRole = false, isolate = false, principals?: iam.IPrincipal[],
+  ): void {
     const stack = Stack.of(this.scope);
     const json = stack.resolve(statement.toStatementJson());
-    const perPrincipal = statement.principals.map(p => ({ principal: p, ...identitiesOfPrincipal(this.scope, p) }));
+    const perPrincipal = (principals ?? statement.principals).map(p => ({ principal: p, ...identitiesOfPrincipal(this.scope, p) }));
     const { statement: norm, problems } = normalizeStatement(json, stack, perPrincipal.flatMap(p => p.identities));
     if (!norm) throw propError(label, '', `A key-policy statement ${problems[0].problem}`, problems[0].fix);
     const session = perPrincipal.flatMap(p => p.identities).find(i => i.kind === 'session');
@@ -124,7 +126,7 @@ export class KeyPolicyBuilder {
     // A principal with conditions, or a service principal, never shares an Allow with others.
     if (norm.effect === 'Allow' && perPrincipal.length > 1 && perPrincipal.some(p => hasOwnConditions(p.principal) || p.identities.some(i => i.kind === 'service'))) {
       for (const p of perPrincipal) {
-        this.addStatement(copyStatement(this.scope, statement, p.principal), label, denyRole, true);
+        this.addStatement(copyStatement(this.scope, statement, p.principal, principals), label, denyRole, true);
       }
       return;
     }
@@ -221,11 +223,6 @@ export class KeyPolicyBuilder {
     return [...this.mayPutPolicy].some(k => !this.deniedPutPolicy.has(k));
   }
 
-  /** Checked at validation: one of these identities must still be able to call PutKeyPolicy. */
-  public requireAdministrator(ids: string[], problem: string): void {
-    this.requiredAdministrators.push({ ids, problem });
-  }
-
   /** Whether an identity (a key from `identitiesOf`) may call PutKeyPolicy. */
   public mayAdminister(identity: string): boolean {
     return this.mayPutPolicy.has(identity) && !this.deniedPutPolicy.has(identity) && !this.deniedPutPolicy.has('*');
@@ -234,31 +231,6 @@ export class KeyPolicyBuilder {
   /** The identities of a principal, as the builder compares them. */
   public identitiesOf(principal: iam.IPrincipal): PrincipalIdentity[] {
     return identitiesOfPrincipal(this.scope, principal).identities;
-  }
-
-  /**
-   * The key policy size in bytes as KMS will count it, estimating every
-   * unresolved token (a role ARN, an account ID) at its longest likely size.
-   */
-  public estimatedSize(): number {
-    const stack = Stack.of(this.scope);
-    return estimatePolicySize(stack.stackName, stack.resolve(this.document.toJSON()));
-  }
-
-  /** Validation messages for the finished policy (size, lockout). */
-  public validate(lockoutFix: string): string[] {
-    const errors: string[] = [];
-    if (!this.isManageable()) {
-      errors.push(`[cdk-kms-secrets] CustomerManagedKey.administrators: the key policy leaves no principal that can call kms:PutKeyPolicy (none is allowed it, or each one allowed is also denied it), so the key could never be managed again (KMS: "The new key policy will not allow you to update the key policy in the future"). Fix: ${lockoutFix}`);
-    }
-    for (const r of this.requiredAdministrators) {
-      if (!r.ids.some(i => this.mayAdminister(i))) errors.push(`[cdk-kms-secrets] CustomerManagedKey.deploymentRole: ${r.problem} Fix: ${lockoutFix}`);
-    }
-    const size = this.estimatedSize();
-    if (size > KEY_POLICY_MAX_BYTES) {
-      errors.push(`[cdk-kms-secrets] CustomerManagedKey: the key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Fix: Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.`);
-    }
-    return errors;
   }
 
   private strict(label: string): Error {
@@ -338,6 +310,138 @@ export class KeyPolicyBuilder {
   }
 }
 
+/**
+ * The key policy of one key. Every call is recorded and applied at once (so a
+ * bad statement fails where it is written), and the policy is built again
+ * from the recorded calls whenever it is resolved: a statement changed after
+ * it was added (`statement.addCondition(...)`, `grant.principalStatement
+ * .addConditions(...)`, as `ec2.Volume.grantAttachVolume` does) reaches the key
+ * policy as it is at synth, and is judged again there.
+ */
+export class KeyPolicyBuilder {
+  /** The key policy, built at synth from every recorded call. */
+  public readonly document: iam.PolicyDocument;
+  private readonly ops: Array<(state: PolicyState) => void> = [];
+  private state: PolicyState;
+  private readonly requiredAdministrators: Array<{ ids: string[]; problem: string }> = [];
+
+  constructor(private readonly scope: IConstruct, private readonly multiRegion: boolean, private readonly accountUse = true) {
+    this.state = new PolicyState(scope, multiRegion, accountUse);
+    this.document = new LivePolicyDocument(() => this.rebuild().document);
+  }
+
+  /** The account root may manage (never use) the key, so it can never be locked out. */
+  public addAccountAdministration(): void {
+    this.record(s => s.addAccountAdministration());
+  }
+
+  /** Named administrators (see PolicyState.addAdministrators). */
+  public addAdministrators(principals: iam.IPrincipal[], label: string, actions?: string[]): void {
+    this.record(s => s.addAdministrators(principals, label, actions));
+  }
+
+  /**
+   * Adds a statement (see PolicyState.addStatement). `principals`, when
+   * given, are the principals the statement is for (a grant's statement,
+   * which names none itself).
+   */
+  public addStatement(statement: iam.PolicyStatement, label?: string, denyRole = false, principals?: iam.IPrincipal[]): void {
+    this.record(s => s.addStatement(statement, label, denyRole, false, principals));
+  }
+
+  /** Checked at validation: one of these identities must still be able to call PutKeyPolicy. */
+  public requireAdministrator(ids: string[], problem: string): void {
+    this.requiredAdministrators.push({ ids, problem });
+  }
+
+  public roleOfPrincipal(principal: iam.IPrincipal): PolicyRole | undefined {
+    return this.state.roleOfPrincipal(principal);
+  }
+
+  public roleOfIdentity(identity: string): PolicyRole | undefined {
+    return this.state.roleOfIdentity(identity);
+  }
+
+  public isNamedPrincipal(principal: iam.IPrincipal): boolean {
+    return this.state.isNamedPrincipal(principal);
+  }
+
+  public identitiesOf(principal: iam.IPrincipal): PrincipalIdentity[] {
+    return this.state.identitiesOf(principal);
+  }
+
+  /** Whether some principal can call PutKeyPolicy, in the policy as it is now. */
+  public isManageable(): boolean {
+    return this.rebuild().isManageable();
+  }
+
+  /**
+   * The key policy size in bytes as KMS will count it, estimating every
+   * unresolved token (a role ARN, an account ID) at its longest likely size.
+   */
+  public estimatedSize(): number {
+    const stack = Stack.of(this.scope);
+    return estimatePolicySize(stack.stackName, stack.resolve(this.document.toJSON()));
+  }
+
+  /** Validation messages for the finished policy (the calls judged again as they are now, size, lockout). */
+  public validate(lockoutFix: string): string[] {
+    let state: PolicyState;
+    try {
+      state = this.rebuild();
+    } catch (e) {
+      return [(e as Error).message];
+    }
+    const errors: string[] = [];
+    if (!state.isManageable()) {
+      errors.push(`[cdk-kms-secrets] CustomerManagedKey.administrators: the key policy leaves no principal that can call kms:PutKeyPolicy (none is allowed it, or each one allowed is also denied it), so the key could never be managed again (KMS: "The new key policy will not allow you to update the key policy in the future"). Fix: ${lockoutFix}`);
+    }
+    for (const r of this.requiredAdministrators) {
+      if (!r.ids.some(i => state.mayAdminister(i))) errors.push(`[cdk-kms-secrets] CustomerManagedKey.deploymentRole: ${r.problem} Fix: ${lockoutFix}`);
+    }
+    const size = estimatePolicySize(Stack.of(this.scope).stackName, Stack.of(this.scope).resolve(state.document.toJSON()));
+    if (size > KEY_POLICY_MAX_BYTES) {
+      errors.push(`[cdk-kms-secrets] CustomerManagedKey: the key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Fix: Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.`);
+    }
+    return errors;
+  }
+
+  private record(op: (state: PolicyState) => void): void {
+    op(this.state);
+    this.ops.push(op);
+  }
+
+  /** The policy built again from every recorded call, with the statements as they are now. */
+  private rebuild(): PolicyState {
+    const state = new PolicyState(this.scope, this.multiRegion, this.accountUse);
+    for (const op of this.ops) op(state);
+    this.state = state;
+    return state;
+  }
+}
+
+/** A policy document whose statements are produced when it is resolved. */
+class LivePolicyDocument extends iam.PolicyDocument {
+  constructor(private readonly produce: () => iam.PolicyDocument) {
+    super();
+  }
+  public resolve(context: IResolveContext): any {
+    return this.produce().resolve(context);
+  }
+  public toJSON(): any {
+    return this.produce().toJSON();
+  }
+  public get isEmpty(): boolean {
+    return this.produce().isEmpty;
+  }
+  public get statementCount(): number {
+    return this.produce().statementCount;
+  }
+  public validateForResourcePolicy(): string[] {
+    return this.produce().validateForResourcePolicy();
+  }
+}
+
 /** Whether a principal carries conditions of its own (PrincipalWithConditions, ViaServicePrincipal, ...). */
 export function hasOwnConditions(principal: iam.IPrincipal): boolean {
   return Object.keys(principal.policyFragment.conditions ?? {}).length > 0;
@@ -365,14 +469,14 @@ class JsonPrincipal extends iam.PrincipalBase {
 }
 
 /** The statement for one of its principals: the principal without its own conditions, which the statement already holds. */
-function copyStatement(scope: IConstruct, s: iam.PolicyStatement, principal: iam.IPrincipal): iam.PolicyStatement {
+function copyStatement(scope: IConstruct, s: iam.PolicyStatement, principal: iam.IPrincipal, principals = s.principals): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: s.sid,
     effect: s.effect,
     actions: s.actions,
-    resources: s.resources,
+    resources: ['*'],
     principals: [plainPrincipal(scope, principal)],
-    conditions: withoutConditionsOf(s.conditions as Conditions, s.principals.filter(p => p !== principal)),
+    conditions: withoutConditionsOf(s.conditions as Conditions, principals.filter(p => p !== principal)),
   });
 }
 

@@ -260,11 +260,11 @@ describe('grants', () => {
     expect(asArray(bySid(stack, 'UsersUseKey').Action)).toEqual(expect.arrayContaining(['kms:Encrypt', 'kms:GenerateDataKey']));
   });
 
-  test('a grant from aws-cdk-lib KeyGrants (key.grants) still lands in the key policy', () => {
+  test('a grant from aws-cdk-lib KeyGrants (key.grants) goes through grantDecrypt: the same statement', () => {
     const { stack, user } = fixture();
     const key = new CustomerManagedKey(stack, 'Key');
     key.grants.decrypt(user);
-    expect(bySid(stack, 'Grant').Principal).toEqual({ AWS: roleArn('User00B015A1') });
+    expect(bySid(stack, 'UsersUseKey')).toMatchObject({ Principal: { AWS: roleArn('User00B015A1') }, Action: ['kms:Decrypt', 'kms:ReEncryptFrom'] });
   });
 
   test('a grantee in another stack with viaService: account delegation plus identity policy, no cycle', () => {
