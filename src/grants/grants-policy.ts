@@ -1,5 +1,8 @@
-import { Names, Stack } from 'aws-cdk-lib';
+import { Names, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IConstruct } from 'constructs';
+import { propError } from '../errors';
 
 /** One Grant for several: the statements of all of them (at least one). */
 export function combineGrants(grants: iam.Grant[]): iam.Grant {
@@ -14,7 +17,16 @@ export function combineGrants(grants: iam.Grant[]): iam.Grant {
  */
 export function identityGrantee(grantee: iam.IGrantable): iam.IGrantable {
   const principal = grantee.grantPrincipal;
-  return principal instanceof iam.Role ? new GrantsPolicyPrincipal(principal) : grantee;
+  if (!(principal instanceof iam.Role)) return grantee;
+  const wrapped = new GrantsPolicyPrincipal(principal);
+  // As with a role's default policy, the grantee (a function, a task) is deployed after the
+  // policy that grants it, so nothing it runs at deploy time can run before its permission.
+  // Only its own resource: the role is often its child, and must not wait for its own policy.
+  const resource = Construct.isConstruct(grantee) && grantee !== principal ? grantee.node.defaultChild : undefined;
+  if (resource && !resource.node.scopes.includes(principal) && Stack.of(resource) === Stack.of(principal)) {
+    resource.node.addDependency(wrapped.policy);
+  }
+  return wrapped;
 }
 
 /**
@@ -26,7 +38,7 @@ class GrantsPolicyPrincipal implements iam.IPrincipal {
   public readonly assumeRoleAction: string;
   public readonly policyFragment: iam.PrincipalPolicyFragment;
   public readonly principalAccount?: string;
-  private readonly policy: iam.ManagedPolicy;
+  public readonly policy: iam.ManagedPolicy;
 
   constructor(role: iam.Role) {
     this.assumeRoleAction = role.assumeRoleAction;
@@ -51,3 +63,33 @@ class GrantsPolicyPrincipal implements iam.IPrincipal {
   }
 }
 
+
+/**
+ * The one place a secret's ARN for a policy is derived: the complete ARN
+ * when the consuming stack can know it, else `<partial ARN>-??????` (a
+ * secret known only by name, or one of another account or region, whose
+ * random suffix the consumer cannot see). A name with a wildcard in it is
+ * refused: it would grant every secret it matches. Internal.
+ */
+export function secretArnForPolicies(
+  owner: string, secret: secretsmanager.ISecret, consumer: IConstruct,
+): { readonly arn: string; readonly pattern: boolean } {
+  const name = secret.secretName;
+  if (typeof name === 'string' && !Token.isUnresolved(name) && /[*?]/.test(name)) {
+    throw propError(owner, 'secret', `is named '${name}', with a wildcard: as a policy ARN it would match every secret that name matches, not one secret.`, 'Import the secret by its exact name or complete ARN (Secret.fromSecretCompleteArn).');
+  }
+  const here = Stack.of(consumer);
+  const there = Stack.of(secret);
+  const same = (a: string, b: string) => [TokenComparison.SAME, TokenComparison.BOTH_UNRESOLVED].includes(Token.compareStrings(a, b));
+  // As aws-cdk-lib's arnForPolicies: another region without crossRegionReferences sees only the name.
+  const crossRegionReferences = (here as unknown as { _crossRegionReferences?: boolean })._crossRegionReferences === true;
+  const crossEnvironment = here !== there && (!same(here.account, there.account) || (!same(here.region, there.region) && !crossRegionReferences));
+  if (secret.secretFullArn === undefined || crossEnvironment) return { arn: `${secret.secretArn}-??????`, pattern: true };
+  return { arn: secret.secretFullArn, pattern: false };
+}
+
+/** The construct a grant's identity statements belong to: the grantee, if it is part of the app. */
+export function consumerOf(grantee: iam.IGrantable, fallback: IConstruct): IConstruct {
+  const principal = grantee.grantPrincipal;
+  return Construct.isConstruct(principal) ? principal : Construct.isConstruct(grantee) ? grantee : fallback;
+}

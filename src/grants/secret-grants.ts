@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { combineGrants, identityGrantee } from './grants-policy';
+import { combineGrants, consumerOf, identityGrantee, secretArnForPolicies } from './grants-policy';
 import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { AccountAccess } from '../keys/types';
@@ -177,10 +177,10 @@ function grantContext(owner: string, secret: secretsmanager.ISecret, key: kms.IK
     throw propError(owner, 'key', `${key.keyArn} is an AWS-managed key: its key policy is fixed, so a grant can neither be scoped nor shared.`, 'Encrypt the secret with a CustomerManagedKey (ManagedSecret does), or pass no key for a same-account read of a secret that uses aws/secretsmanager.');
   }
   const stack = Stack.of(secret);
-  const partialArn = secret.secretFullArn === undefined;
-  const secretResource = partialArn ? `${secret.secretArn}-??????` : secret.secretFullArn!;
+  const { arn: secretResource, pattern: partialArn } = secretArnForPolicies(owner, secret, consumerOf(grantee, secret));
   const account = principalAccountOf(grantee.grantPrincipal);
-  const crossAccount = account !== undefined && !Token.isUnresolved(account) && !Token.isUnresolved(stack.account) && account !== stack.account
+  // A literal account of the grantee that is not the secret's (also when the secret's stack is env-agnostic).
+  const crossAccount = account !== undefined && !Token.isUnresolved(account) && (Token.isUnresolved(stack.account) || account !== stack.account)
     ? account : undefined;
   return { owner, secret, key, grantee, secretResource, partialArn, region: stack.region, crossAccount };
 }
@@ -243,15 +243,20 @@ function placeCrossAccount(ctx: GrantContext, statements: iam.PolicyStatement[],
   }
   const principal = ctx.grantee.grantPrincipal;
   const secretStatements = statements.filter(s => s.actions.every(a => a.startsWith('secretsmanager:')));
-  secretStatements.forEach((s, i) => {
-    secret.addToResourcePolicy(new iam.PolicyStatement({
+  // Written through Grant.addStatementToResourcePolicy, so the Grant reports success (as Secret's does).
+  const grants = secretStatements.map((s, i) => iam.Grant.addStatementToResourcePolicy({
+    grantee: ctx.grantee,
+    actions: s.actions,
+    resourceArns: [ctx.secretResource],
+    resource: secret,
+    statement: new iam.PolicyStatement({
       sid: `CrossAccount${kind[0].toUpperCase()}${kind.slice(1)}${ctx.crossAccount}${String.fromCharCode(65 + i)}${secret._nextSid()}`,
       actions: s.actions,
       principals: [principal],
       resources: ['*'],
       conditions: s.conditions,
-    }));
-  });
+    }),
+  }));
   secret._allowAccount(ctx.crossAccount!);
   // The key policy cannot name the secret's ARN (the secret refers to the
   // key: a cycle), so it allows secrets of this account by pattern, through
@@ -274,7 +279,7 @@ function placeCrossAccount(ctx: GrantContext, statements: iam.PolicyStatement[],
   }
   // The other account's half: an identity policy for it to attach.
   secret._recordCrossAccountStatements(ctx.crossAccount!, statements);
-  return iam.Grant.drop(ctx.grantee, `resource and key policies written; account ${ctx.crossAccount} attaches the identity policy`);
+  return combineGrants(grants);
 }
 
 /** The ARN (or `<name>-??????` pattern) a strict key policy may name for the secret without depending on it. */
