@@ -479,7 +479,31 @@ function roleArnOf(role: unknown, stack: Stack): unknown {
 
 const CMK_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey');
 
+/** A Duration in whole days, checked before aws-cdk-lib's own conversion can fail with its message. */
+function wholeDays(prop: string, d: Duration): number {
+  if (d.isUnresolved()) {
+    throw propError(OWNER, prop, 'is a token; the number of days must be known at synth.', 'Pass a literal Duration, for example Duration.days(30).');
+  }
+  const hours = d.toHours({ integral: false });
+  if (!Number.isInteger(hours / 24)) {
+    throw propError(OWNER, prop, `${d.toHumanString()} is not a whole number of days.`, `Use Duration.days(${Math.round(hours / 24)}) or another whole number of days.`);
+  }
+  return hours / 24;
+}
+
+/** kms.KeyProps a JavaScript or Python caller may pass, which this key does not honour, with what to use instead. */
+const BASE_PROPS_REFUSED: Record<string, string> = {
+  admins: 'Use `administrators`: kms.Key grants `admins` through IAM policies, which this key\'s policy does not delegate to, and without the Deny of use.',
+  policy: 'Use `administrators`, `users`, `encryptors`, `decryptors` and `serviceUsers`, and addToResourcePolicy() for any other statement: the key policy is built from the role model.',
+  trustAccountIdentities: 'Leave it out: this key never lets IAM policies alone use it (see `accountAccess`).',
+};
+
 function validateKeyProps(props: CustomerManagedKeyProps, keySpec: kms.KeySpec, keyUsage: kms.KeyUsage): void {
+  for (const [prop, fix] of Object.entries(BASE_PROPS_REFUSED)) {
+    if ((props as Record<string, unknown>)[prop] !== undefined) {
+      throw propError(OWNER, prop, 'is a kms.KeyProps property that CustomerManagedKey does not honour.', fix);
+    }
+  }
   const specs = USAGE_KEY_SPECS[keyUsage] ?? [];
   if (!specs.includes(keySpec)) {
     throw propError(OWNER, 'keyUsage', `${keyUsage} is not possible with key spec ${keySpec}.`, `For ${keyUsage} use one of ${specs.join(', ')}; or change keyUsage to match ${keySpec}.`);
@@ -493,13 +517,13 @@ function validateKeyProps(props: CustomerManagedKeyProps, keySpec: kms.KeySpec, 
     if (!symmetric || props.enableKeyRotation === false) {
       throw propError(OWNER, 'rotationPeriod', 'is set but the key does not rotate.', 'Remove rotationPeriod, or use a symmetric key with rotation enabled.');
     }
-    const days = props.rotationPeriod.toDays();
+    const days = wholeDays('rotationPeriod', props.rotationPeriod);
     if (days < ROTATION_PERIOD_DAYS.min || days > ROTATION_PERIOD_DAYS.max) {
       throw propError(OWNER, 'rotationPeriod', `${days} days is outside the ${ROTATION_PERIOD_DAYS.min}-${ROTATION_PERIOD_DAYS.max} days KMS allows.`, `Use a Duration between Duration.days(${ROTATION_PERIOD_DAYS.min}) and Duration.days(${ROTATION_PERIOD_DAYS.max}).`);
     }
   }
   if (props.pendingWindow !== undefined) {
-    const days = props.pendingWindow.toDays();
+    const days = wholeDays('pendingWindow', props.pendingWindow);
     if (days < PENDING_WINDOW_DAYS.min || days > PENDING_WINDOW_DAYS.max) {
       throw propError(OWNER, 'pendingWindow', `${days} days is outside the ${PENDING_WINDOW_DAYS.min}-${PENDING_WINDOW_DAYS.max} days KMS allows.`, `Use a Duration between Duration.days(${PENDING_WINDOW_DAYS.min}) and Duration.days(${PENDING_WINDOW_DAYS.max}).`);
     }

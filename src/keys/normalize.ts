@@ -204,7 +204,8 @@ function referencedResource(v: unknown, ctx: IdentityContext): PrincipalIdentity
   if (!Array.isArray(getAtt) || getAtt[1] !== 'Arn' || typeof getAtt[0] !== 'string') return undefined;
   const found = findResource(ctx.stack, getAtt[0]);
   if (!found) return undefined;
-  const kind = found.resource.cfnResourceType === 'AWS::IAM::Role' ? 'role' : found.resource.cfnResourceType === 'AWS::IAM::User' ? 'user' : undefined;
+  const kinds: Record<string, IdentityKind> = { 'AWS::IAM::Role': 'role', 'AWS::IAM::User': 'user', 'AWS::IAM::Group': 'group' };
+  const kind = kinds[found.resource.cfnResourceType];
   if (!kind) return undefined;
   const acct = accountOf(found.stack);
   return { key: `aws:${acct}:${kind}/${nameOf(found.stack, found.resource, found.logicalId)}`, kind, account: acct, display: found.resource.node.path };
@@ -212,8 +213,8 @@ function referencedResource(v: unknown, ctx: IdentityContext): PrincipalIdentity
 
 /** The physical name of a role or user: its literal name, or a stand-in unique to the resource. */
 function nameOf(stack: Stack, resource: CfnResource, logicalId: string): string {
-  const props = (resource as unknown as { roleName?: unknown; userName?: unknown });
-  const name = stack.resolve(props.roleName ?? props.userName);
+  const props = (resource as unknown as { roleName?: unknown; userName?: unknown; groupName?: unknown });
+  const name = stack.resolve(props.roleName ?? props.userName ?? props.groupName);
   // Compared without case, like IAM names; the stand-in has no '/' so an ARN built around it parses the same.
   return (typeof name === 'string' ? name : `{${stack.node.path.replace(/\//g, '.')}.${logicalId}}`).toLowerCase();
 }

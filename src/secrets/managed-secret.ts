@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
@@ -115,7 +116,8 @@ export class ManagedSecret extends secretsmanager.Secret {
   private readonly crossAccountStatements = new Map<string, iam.PolicyStatement[]>();
   private rotationSchedule?: secretsmanager.CfnRotationSchedule;
 
-  constructor(scope: Construct, id: string, props: ManagedSecretProps = {}) {
+  constructor(scope: Construct, id: string, given: ManagedSecretProps = {}) {
+    const props = honourBaseProps(given);
     const passwordPolicy = validatePasswordPolicy(OWNER, props.passwordPolicy);
     validateSecretProps(props);
     const key = props.encryptionKey ?? new CustomerManagedKey(scope, `${id}Key`, {
@@ -125,7 +127,8 @@ export class ManagedSecret extends secretsmanager.Secret {
     if (strict && (props.secretName === undefined || Token.isUnresolved(props.secretName))) {
       throw propError(OWNER, 'secretName', 'is required: the encryptionKey\'s accountAccess is AccountAccess.NONE, so the key policy names each principal with the ARN of the secrets it may decrypt, and only a literal name gives that ARN without a dependency cycle (the secret refers to the key).', 'Give the secret a literal secretName, or use a key with AccountAccess.VIA_SERVICES.');
     }
-    const generate: secretsmanager.SecretStringGenerator | undefined = props.secretValue ? undefined : {
+    const baseGenerate = (given as { generateSecretString?: secretsmanager.SecretStringGenerator }).generateSecretString;
+    const generate: secretsmanager.SecretStringGenerator | undefined = props.secretValue ? undefined : baseGenerate ?? {
       passwordLength: passwordPolicy.length,
       excludeCharacters: passwordPolicy.excludeCharacters,
       requireEachIncludedType: true,
@@ -170,6 +173,17 @@ export class ManagedSecret extends secretsmanager.Secret {
     const policy = this.node.findChild('Policy').node.defaultChild as secretsmanager.CfnResourcePolicy;
     policy.blockPublicPolicy = true;
 
+    // The value as it will be written: a token that resolves to plaintext (Lazy.string, a folded
+    // Fn.join) is refused here, where the prop check cannot see it.
+    this.node.addValidation({
+      validate: () => {
+        const value = Stack.of(this).resolve((this.node.defaultChild as secretsmanager.CfnSecret).secretString);
+        return typeof value === 'string' && !value.startsWith('{{resolve:')
+          ? [`[cdk-kms-secrets] ${OWNER}.secretValue: resolves to plaintext in the template (${value.length} characters), so anyone who can read the template or the stack can read the secret. Fix: Use SecretValue.ssmSecure(), SecretValue.cfnParameter() with noEcho, or \`credentials\` to have Secrets Manager generate the password.`]
+          : [];
+      },
+    });
+
     if (strict) {
       // CloudFormation creates (and updates) the value: the deploying role encrypts through Secrets Manager.
       key._grantThroughSecretsManager(deployingPrincipal(this, key), ['kms:Decrypt', 'kms:GenerateDataKey'], this._arnPattern!, `${OWNER}.encryptionKey`);
@@ -187,6 +201,16 @@ export class ManagedSecret extends secretsmanager.Secret {
     if (this._literalName === undefined) return undefined;
     const stack = Stack.of(this);
     return `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${this._literalName}-??????`;
+  }
+
+  /**
+   * Replicate the secret to another region, encrypted there with a
+   * customer-managed key of that region (required: without it the replica
+   * would use the AWS-managed key).
+   */
+  public addReplicaRegion(region: string, encryptionKey?: kms.IKeyRef): void {
+    assertReplicaKey(region, encryptionKey as kms.IKey | undefined);
+    super.addReplicaRegion(region, encryptionKey);
   }
 
   /**
@@ -372,6 +396,52 @@ function deployingPrincipal(secret: ManagedSecret, key: CustomerManagedKey): iam
   return new iam.ArnPrincipal(arn);
 }
 
+/** A replica's key: given, and customer-managed (never alias/aws/...). */
+function assertReplicaKey(region: string, key: kms.IKey | undefined): void {
+  if (!key) {
+    throw propError(OWNER, 'replicaRegions', `the replica in ${region} has no encryptionKey, so it would use the AWS-managed key.`, 'Give each replica region a customer-managed key of that region.');
+  }
+  const arn = JSON.stringify(Stack.of(key).resolve(key.keyArn));
+  if (arn.includes('alias/aws/') || (key as { aliasName?: string }).aliasName?.startsWith('alias/aws/')) {
+    throw propError(OWNER, 'replicaRegions', `the replica in ${region} uses an AWS-managed key (${arn}), whose policy lets every principal of the account decrypt through Secrets Manager and cannot be changed.`, 'Give the replica a customer-managed key of that region (a CustomerManagedKeyReplica of the secret\'s key, or a CustomerManagedKey there).');
+  }
+}
+
+/**
+ * The `secretsmanager.SecretProps` a JavaScript or Python caller (or a
+ * SecretProps-typed object) may pass: honoured where this secret can
+ * (`secretStringValue` that is not plaintext becomes `secretValue`;
+ * `generateSecretString` is used as given), refused where it cannot.
+ */
+function honourBaseProps(given: ManagedSecretProps): ManagedSecretProps {
+  const base = given as ManagedSecretProps & Partial<Pick<secretsmanager.SecretProps, 'secretStringValue' | 'secretObjectValue' | 'secretStringBeta1' | 'generateSecretString'>>;
+  const key = given.encryptionKey as unknown;
+  if (key !== undefined && !CustomerManagedKey.isCustomerManagedKey(key)) {
+    throw propError(OWNER, 'encryptionKey', 'is not a CustomerManagedKey: an imported key or a kms.Key has a policy this secret cannot keep in its role model.', 'Pass a CustomerManagedKey, or leave encryptionKey out to share the stack\'s key.');
+  }
+  const cmk = given.encryptionKey;
+  if (cmk !== undefined && (cmk.keyUsage !== kms.KeyUsage.ENCRYPT_DECRYPT || cmk.keySpec !== kms.KeySpec.SYMMETRIC_DEFAULT)) {
+    throw propError(OWNER, 'encryptionKey', `is a ${given.encryptionKey!.keySpec} ${given.encryptionKey!.keyUsage} key; Secrets Manager encrypts only with symmetric ENCRYPT_DECRYPT keys.`, 'Pass a CustomerManagedKey with the default key spec and usage.');
+  }
+  if (base.secretStringBeta1 !== undefined) {
+    throw propError(OWNER, 'secretStringBeta1', 'is deprecated in aws-cdk-lib and not honoured here.', 'Pass `secretValue` (a SecretValue that is not plaintext).');
+  }
+  if (base.secretObjectValue !== undefined) {
+    throw propError(OWNER, 'secretObjectValue', 'is not honoured: its values would be joined into one template string, where a plaintext value is not detectable per field.', 'Pass `secretValue` with one SecretValue (for example SecretValue.ssmSecure or a dynamic reference to a JSON secret), or `credentials`.');
+  }
+  const valueGiven = given.credentials !== undefined || given.secretValue !== undefined || base.secretStringValue !== undefined;
+  if (base.generateSecretString !== undefined && valueGiven) {
+    throw propError(OWNER, 'generateSecretString', 'is set together with `credentials` or a value.', 'Use one of them: `credentials` (a generated database password), `generateSecretString`, or `secretValue`.');
+  }
+  if (base.secretStringValue !== undefined) {
+    if (given.secretValue !== undefined) {
+      throw propError(OWNER, 'secretStringValue', 'and `secretValue` are both set.', 'Pass the value once, as `secretValue`.');
+    }
+    return { ...given, secretValue: base.secretStringValue };
+  }
+  return given;
+}
+
 function validateSecretProps(props: ManagedSecretProps): void {
   if (props.credentials && props.secretValue) {
     throw propError(OWNER, 'secretValue', 'and `credentials` are both set.', 'Use `credentials` to have the password generated, or `secretValue` to bring your own value, not both.');
@@ -391,9 +461,5 @@ function validateSecretProps(props: ManagedSecretProps): void {
       throw propError(`${OWNER}.credentials`, 'host', 'is empty.', 'Give the database endpoint address.');
     }
   }
-  for (const r of props.replicaRegions ?? []) {
-    if (!r.encryptionKey) {
-      throw propError(OWNER, 'replicaRegions', `the replica in ${r.region} has no encryptionKey, so it would use the AWS-managed key.`, 'Give each replica region a customer-managed key of that region.');
-    }
-  }
+  for (const r of props.replicaRegions ?? []) assertReplicaKey(r.region, r.encryptionKey);
 }
