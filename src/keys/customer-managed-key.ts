@@ -144,6 +144,9 @@ export class CustomerManagedKey extends kms.Key {
   public _namedSecretsOnly = 0;
 
   private readonly builder: KeyPolicyBuilder;
+  /** Stacks whose grantees the key policy names (the key's stack depends on them), and those granted through a service (they depend on it). */
+  private readonly namedStacks = new Set<Stack>();
+  private readonly delegatedStacks = new Set<Stack>();
 
   constructor(scope: Construct, id: string, props: CustomerManagedKeyProps = {}) {
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
@@ -402,6 +405,8 @@ export class CustomerManagedKey extends kms.Key {
     const sameAccount = !crossStack || Token.compareStrings(granteeStack.account, keyStack.account) !== TokenComparison.DIFFERENT;
 
     if (crossStack && sameAccount && options.viaService !== undefined) {
+      if (this.namedStacks.has(granteeStack)) throw this.cycle(granteeStack, keyStack);
+      this.delegatedStacks.add(granteeStack);
       // Delegate to the account, only through the service and only for callers
       // of this account, and let the grantee's identity policy pick the grantee.
       const account = new iam.AccountRootPrincipal();
@@ -415,6 +420,8 @@ export class CustomerManagedKey extends kms.Key {
       })));
     }
 
+    if (crossStack && this.delegatedStacks.has(granteeStack)) throw this.cycle(granteeStack, keyStack);
+    if (crossStack) this.namedStacks.add(granteeStack);
     if (crossStack && granteeStack.dependencies.includes(keyStack)) {
       throw propError(`${OWNER}.grantUse`, 'viaService', `the grantee ${principal} is in stack ${granteeStack.stackName}, which already depends on the key's stack ${keyStack.stackName}; naming it in the key policy would create a dependency cycle.`, 'Pass `viaService` (the grant then becomes an identity policy plus a service-scoped account delegation), or grant from a principal in the key\'s stack.');
     }
@@ -427,6 +434,11 @@ export class CustomerManagedKey extends kms.Key {
       return grant.combine(iam.Grant.addToPrincipal({ grantee: identityGrantee(grantee), actions, resourceArns: [this.keyArn] }));
     }
     return grant;
+  }
+
+  /** A grant that would make the key's stack and the grantee's depend on each other. */
+  private cycle(granteeStack: Stack, keyStack: Stack): Error {
+    return propError(`${OWNER}.grantUse`, 'viaService', `grantees in stack ${granteeStack.stackName} are granted both through a service (their identity policies name the key, so that stack depends on ${keyStack.stackName}) and without one (the key policy names them, so ${keyStack.stackName} depends on that stack): a dependency cycle.`, 'Grant every principal of that stack with `viaService` (grantUse), or none of them.');
   }
 
   /** Management actions for a named principal: checked like `administrators`, in a statement of its own. */

@@ -42,6 +42,10 @@ export function validateHttpsEndpoints(urls: string[]): void {
     if (!parsed || parsed.protocol !== 'https:' || parsed.hostname === '') {
       throw propError(OWNER, 'httpsEndpoints', `'${url}' is not an https:// URL: alerts about keys and secrets must not travel in clear text.`, 'Use an https:// endpoint (for example https://hooks.example.com/alerts).');
     }
+    if (parsed.username !== '' || parsed.password !== '') {
+      // Never echo the credentials themselves.
+      throw propError(OWNER, 'httpsEndpoints', `the endpoint on ${parsed.hostname} carries credentials (user:password@), which would be stored in the template and the SNS subscription in clear text.`, 'Authenticate the endpoint another way (a token in a header your endpoint checks, or a signed SNS message), and pass the URL without user:password@.');
+    }
     if (seen.has(parsed.href)) {
       throw propError(OWNER, 'httpsEndpoints', `'${url}' is listed twice.`, 'List each endpoint once.');
     }

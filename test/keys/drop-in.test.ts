@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { CustomerManagedKey } from '../../src';
+import { CustomerManagedKey, KeyOperation } from '../../src';
 import {
   arnOf, CfnTemplate, identityPoliciesOf, keyPolicyOf, kmsRequestContext, logicalIdOf, simulate, TEST_STACK_ENV,
 } from '../support/iam-eval';
@@ -106,5 +106,18 @@ describe('cross-account key grant', () => {
     expect(identity).toContain('kms:Decrypt');
     const policy = JSON.stringify(Template.fromStack(keys).toJSON());
     expect(policy).toContain(':iam::222222222222:role/partner-app');
+  });
+});
+
+describe('a grant that would be a dependency cycle', () => {
+  test('grantUse with viaService and grantDecrypt for principals of the same other stack: our error, not a DependencyCycle', () => {
+    const app = new App();
+    const keys = new Stack(app, 'Keys', { env: TEST_STACK_ENV });
+    const apps = new Stack(app, 'Apps', { env: TEST_STACK_ENV });
+    const key = new CustomerManagedKey(keys, 'Key');
+    const a = new iam.Role(apps, 'A', { assumedBy: new iam.AccountRootPrincipal() });
+    const b = new iam.Role(apps, 'B', { assumedBy: new iam.AccountRootPrincipal() });
+    key.grantUse(a, { operations: [KeyOperation.DECRYPT], viaService: 's3' });
+    expect(() => key.grantDecrypt(b)).toThrow(/\[cdk-kms-secrets\] CustomerManagedKey\.grantUse\.viaService: grantees in stack Apps are granted both through a service .* a dependency cycle\. Fix: Grant every principal of that stack with `viaService`/);
   });
 });
