@@ -44,6 +44,7 @@ import { handler as mysqlHandler } from '../../src/rotation/runtime/mysql-handle
 import { postgresEngine } from '../../src/rotation/runtime/postgres';
 import { handler as postgresHandler } from '../../src/rotation/runtime/postgres-handler';
 import { RotationStep, STEPS } from '../../src/rotation/runtime/protocol';
+import { TAGS } from '../../src/rotation/runtime/target';
 
 export type EngineName = 'postgres' | 'mysql';
 export type Strategy = 'single-user' | 'alternating-users';
@@ -138,6 +139,14 @@ export interface HarnessOptions {
   readonly master?: 'valid' | 'missing' | 'not-json' | 'no-password' | 'none';
   /** Leave rotation disabled on the secret (DescribeSecret RotationEnabled absent). */
   readonly rotationDisabled?: boolean;
+  /** Create the secret without the tags that fix its database (as a secret not made by ManagedSecret). */
+  readonly withoutPinTags?: boolean;
+  /** Further tags of the rotated secret (besides the database tags ManagedSecret gives it). */
+  readonly extraTags?: ReadonlyArray<{ Key: string; Value: string }>;
+  /** Alternating users: leave host and port out of the master secret (the shape of RDS-managed master secrets). */
+  readonly masterWithoutHost?: boolean;
+  /** Initial value of the rotated secret as JSON text (the harness's fields are filled in where it has `$HOST` etc.). */
+  readonly rawValue?: (value: DbSecret) => string;
 }
 
 /** Hooks into a whole rotation (between and around steps). */
@@ -551,6 +560,19 @@ export class RotationHarness {
     }
   }
 
+  /** Creates a user that has nothing to do with the secret (same privileges as the secret's user); returns its credentials. */
+  async createBystander(): Promise<{ username: string; password: string }> {
+    const username = `bystander_${this.id}`;
+    const password = randomBytes(16).toString('hex');
+    this.passwordsSeen.add(password);
+    if (this.engine === 'postgres') {
+      await this.admin(`CREATE ROLE ${escapeIdentifier(username)} LOGIN PASSWORD ${escapeLiteral(password)}`);
+    } else {
+      await this.admin("CREATE USER ?@'%' IDENTIFIED BY ?", [username, password]);
+    }
+    return { username, password };
+  }
+
   async userExists(username: string): Promise<boolean> {
     const rows = this.engine === 'postgres'
       ? await this.admin('SELECT 1 FROM pg_roles WHERE rolname = $1', [username])
@@ -657,8 +679,7 @@ export class RotationHarness {
       const masterValue = master === 'not-json' ? 'not json {'
         : JSON.stringify({
           engine: this.engine === 'postgres' ? 'postgres' : 'mariadb',
-          host: this.host,
-          port: this.port,
+          ...(this.options.masterWithoutHost ? {} : { host: this.host, port: this.port }),
           username: this.masterUsername,
           ...(master === 'no-password' ? {} : { password: this.masterPassword }),
         });
@@ -679,12 +700,50 @@ export class RotationHarness {
       ...(this.masterArn ? { masterarn: this.masterArn } : {}),
     };
     // Created without a value so that RotateSecret (which moto needs to report RotationEnabled) stages nothing.
-    const created = await sm.send(new CreateSecretCommand({ Name: base }));
+    // Tagged with the database, as ManagedSecret.addRotation does: the only place the handler takes it from.
+    const created = await sm.send(new CreateSecretCommand({ Name: base, Tags: this.options.withoutPinTags ? undefined : this.pinTags(value) }));
     this.secretArn = created.ARN!;
     if (this.options.rotationDisabled !== true) {
       await this.enableRotation();
     }
-    await sm.send(new PutSecretValueCommand({ SecretId: this.secretArn, SecretString: JSON.stringify(value), VersionStages: ['AWSCURRENT'] }));
+    await sm.send(new PutSecretValueCommand({
+      SecretId: this.secretArn, SecretString: this.options.rawValue?.(value) ?? JSON.stringify(value), VersionStages: ['AWSCURRENT'],
+    }));
+  }
+
+  /** The tags ManagedSecret.addRotation gives a rotated secret (the database fixed at deploy time). */
+  pinTags(value: DbSecret): Array<{ Key: string; Value: string }> {
+    const tags = [
+      { Key: TAGS.engine, Value: value.engine },
+      { Key: TAGS.host, Value: value.host },
+      { Key: TAGS.port, Value: String(value.port) },
+      { Key: TAGS.username, Value: value.username },
+    ];
+    if (value.dbname !== undefined) tags.push({ Key: TAGS.dbname, Value: value.dbname });
+    if (value.masterarn !== undefined) tags.push({ Key: TAGS.masterarn, Value: value.masterarn });
+    return tags.concat(this.options.extraTags ?? []);
+  }
+
+  /**
+   * Makes the next invocations see Secrets Manager's rule that a version's
+   * value never changes: a PutSecretValue with a ClientRequestToken already
+   * used (by this harness's invocations) fails with ResourceExistsException,
+   * where moto would replace the value.
+   */
+  emulateImmutableVersions(): void {
+    const used = new Set<string>();
+    this.faults = {
+      ...this.faults,
+      beforeSdk: (command, input) => {
+        const token = input.ClientRequestToken;
+        if (command === 'PutSecretValueCommand' && typeof token === 'string') {
+          if (used.has(token)) {
+            throw Object.assign(new Error(`You can't modify an existing version, you can only create a new version (${token}).`), { name: 'ResourceExistsException' });
+          }
+          used.add(token);
+        }
+      },
+    };
   }
 
   /** RotationEnabled=true in moto: RotateSecret with rules and no Lambda ARN, while the secret has no version. */
