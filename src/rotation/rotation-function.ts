@@ -36,7 +36,10 @@ export interface RotationFunctionProps {
   /**
    * The function's security groups.
    *
-   * @default - one security group, all outbound traffic allowed
+   * @default - one security group whose egress allows only TCP 443 to Secrets
+   * Manager (its interface endpoint when `createSecretsManagerEndpoint`) and,
+   * per rotated secret, the database's port (to its security group when the
+   * rotation names the `database`, else to the VPC's CIDR)
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
 
@@ -70,7 +73,10 @@ export interface RotationFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 
   /**
-   * How long one rotation step may take.
+   * How long one rotation step may take. The connect and statement timeouts
+   * of the handler (`ROTATION_CONNECT_TIMEOUT_MS`, `ROTATION_STATEMENT_TIMEOUT_MS`)
+   * are derived from it, and the handler fails a step with its own message
+   * shortly before it, so a slow database never ends a step silently.
    *
    * @default Duration.seconds(30)
    */
@@ -158,6 +164,8 @@ export class RotationFunction extends Construct implements iam.IGrantable {
   public readonly passwordPolicy: PasswordPolicy;
   /** Its network connections (security groups). */
   public readonly connections: ec2.Connections;
+  /** The VPC it runs in. */
+  public readonly vpc: ec2.IVpc;
   /** The permission that lets Secrets Manager (of this account only) invoke it. */
   public readonly invokePermission: lambda.CfnPermission;
   /** The principal to grant to: its role. */
@@ -207,12 +215,15 @@ export class RotationFunction extends Construct implements iam.IGrantable {
     });
     this.grantPrincipal = this.role;
 
-    const securityGroups = props.securityGroups ?? [new ec2.SecurityGroup(this, 'SecurityGroup', {
+    const ownSecurityGroup = props.securityGroups ? undefined : new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `Rotation function ${this.node.path}: reaches the database and Secrets Manager`,
-      allowAllOutbound: true,
-    })];
+      // Egress is added per destination: 443 to Secrets Manager below, the database port per rotated secret.
+      allowAllOutbound: false,
+    });
+    const securityGroups = props.securityGroups ?? [ownSecurityGroup!];
     this.connections = new ec2.Connections({ securityGroups });
+    this.vpc = props.vpc;
     const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc));
 
     // Logging and networking: the only statements AWS cannot scope to named
@@ -233,7 +244,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
         new iam.PolicyStatement({
           actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
           resources: ['*'],
-          conditions: { StringEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${Stack.of(this).region}:${Stack.of(this).account}:vpc/${props.vpc.vpcId}` } },
+          conditions: { ArnEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${Stack.of(this).region}:${Stack.of(this).account}:vpc/${props.vpc.vpcId}` } },
         }),
         new iam.PolicyStatement({
           actions: ['sqs:SendMessage'],
@@ -242,12 +253,21 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       ],
     });
     this.key.grantUse(this.role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
+    // The environment is encrypted with the function's own key; Lambda decrypts it with the role's credentials.
+    this.key.grantUse(this.role, { operations: [KeyOperation.DECRYPT], viaService: 'lambda' });
+
+    // Statements wait at most this long, connections a little less; a step fails with the handler's
+    // own message before Lambda ends it (the handler keeps a margin of its own, see lambda.ts).
+    const statementTimeoutMs = Math.min(15_000, Math.max(1_000, Math.floor((timeout.toMilliseconds() - 2_000) / 4)));
+    const connectTimeoutMs = Math.min(5_000, statementTimeoutMs);
 
     const environment: Record<string, string> = {
       ROTATION_STRATEGY: props.strategy,
       ROTATION_PASSWORD_LENGTH: String(this.passwordPolicy.length),
       ROTATION_EXCLUDE_CHARACTERS: this.passwordPolicy.excludeCharacters!,
       ROTATION_REQUIRE_TLS: String(props.requireTls ?? true),
+      ROTATION_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
+      ROTATION_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
       // Node.js in Lambda trusts the RDS CAs only through this file.
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     };
@@ -270,6 +290,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       vpcSubnets: props.vpcSubnets ?? defaultSubnets(props.vpc),
       securityGroups,
       environment,
+      environmentEncryption: this.key,
     });
     // The dead-letter queue is set on the L1 so that aws-cdk-lib does not add
     // an inline policy for it: sqs:SendMessage is in the managed policy above.
@@ -292,6 +313,10 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       // The function reaches Secrets Manager only through the endpoint: no
       // rotation may start before it exists.
       this.function.node.addDependency(endpoint);
+      ownSecurityGroup?.addEgressRule(ownSecurityGroup, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
+    } else {
+      // No endpoint: the Secrets Manager API's public addresses (through a NAT gateway), HTTPS only.
+      ownSecurityGroup?.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API (HTTPS)');
     }
 
   }

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -86,6 +86,8 @@ export interface ManagedSecretProps {
 }
 
 const OWNER = 'ManagedSecret';
+/** The tags that fix a rotated secret's database (read by the rotation handler: src/rotation/runtime/target.ts). */
+const PIN_TAG_PREFIX = 'cdk-kms-secrets:rotation:';
 
 /**
  * A Secrets Manager secret that is always encrypted with a customer-managed
@@ -229,7 +231,16 @@ export class ManagedSecret extends secretsmanager.Secret {
       }
       if (options.database) {
         options.database.connections.allowFrom(fn.connections, ecPort(credentials), `Rotation of ${this.node.path}`);
+      } else {
+        // Egress of the function's own security group: the database port within the VPC only.
+        const peer = vpcPeer(fn);
+        if (peer) {
+          fn.connections.allowTo(peer, ecPort(credentials), `Rotation of ${this.node.path}: the database`);
+        } else {
+          Annotations.of(this).addWarningV2('cdk-kms-secrets:rotationEgress', 'The rotation function\'s security group allows no egress to the database: the VPC has no known CIDR. Pass `database` to the rotation (its security group is then opened both ways), or your own `securityGroups`.');
+        }
       }
+      this.pinDatabase(credentials, rotation.strategy === RotationStrategy.ALTERNATING_USERS);
       dependencies.push(fn.addSecret(this, this.key, credentials.masterSecret), fn.invokePermission);
       functionArn = fn.function.functionArn;
       this.rotationFunction = fn;
@@ -245,6 +256,31 @@ export class ManagedSecret extends secretsmanager.Secret {
       },
     });
     dependencies.forEach(d => this.rotationSchedule!.node.addDependency(d));
+  }
+
+  /**
+   * Tags the secret with the database it belongs to: the rotation function
+   * sends credentials only there and rotates only that user (and its clone),
+   * whatever a later value of the secret says. A principal that may write the
+   * secret's value cannot change its tags.
+   */
+  private pinDatabase(c: DatabaseCredentialsTemplate, alternating: boolean): void {
+    const cfn = this.node.defaultChild as secretsmanager.CfnSecret;
+    const port = c.port ?? DEFAULT_PORTS[c.engine];
+    const pins: Array<[string, string, string]> = [
+      ['engine', 'engine', c.engine],
+      ['host', 'host', c.host],
+      ['port', 'port', Token.isUnresolved(port) ? Tokenization.stringifyNumber(port) : String(port)],
+      ['username', 'username', c.username],
+    ];
+    if (c.dbname !== undefined) pins.push(['dbname', 'dbname', c.dbname]);
+    if (alternating && c.masterSecret) pins.push(['masterarn', 'masterSecret', c.masterSecret.secretArn]);
+    for (const [tag, prop, value] of pins) {
+      if (!Token.isUnresolved(value) && !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value)) {
+        throw propError(`${OWNER}.credentials`, prop, `'${value}' cannot be a Secrets Manager tag value, and rotation pins the database in the secret's tags.`, 'Use up to 256 letters, digits, spaces and _ . : / = + - @.');
+      }
+      cfn.tags.setTag(`${PIN_TAG_PREFIX}${tag}`, value);
+    }
   }
 
   /**
@@ -324,6 +360,18 @@ function ecPort(credentials: DatabaseCredentialsTemplate) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ec2 = require('aws-cdk-lib/aws-ec2') as typeof import('aws-cdk-lib/aws-ec2');
   return ec2.Port.tcp(credentials.port ?? DEFAULT_PORTS[credentials.engine]);
+}
+
+function vpcPeer(fn: RotationFunction) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ec2 = require('aws-cdk-lib/aws-ec2') as typeof import('aws-cdk-lib/aws-ec2');
+  let cidr: string;
+  try {
+    cidr = fn.vpc.vpcCidrBlock;
+  } catch {
+    return undefined; // an imported VPC without its CIDR
+  }
+  return ec2.Peer.ipv4(cidr);
 }
 
 function credentialsJson(c: DatabaseCredentialsTemplate): Record<string, unknown> {

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { CfnSecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   CustomerManagedKey, DatabaseEngine, ManagedSecret, ManagedSecretProps, Rotation, RotationFunction, RotationSchedule, RotationStrategy,
 } from '../../src';
@@ -143,6 +144,64 @@ describe('rotation', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, KmsKeyId: Match.anyValue() });
     t.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
     t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceAccount: '111111111111', Action: 'lambda:InvokeFunction' });
+  });
+
+  test('the secret is tagged with its database, which the function trusts instead of the secret value', () => {
+    const { stack, vpc } = fixture();
+    const master = new ManagedSecret(stack, 'Master', { credentials: { ...postgres, username: 'postgres' } });
+    const db = new ManagedSecret(stack, 'Db', { credentials: { ...postgres, port: 6432, masterSecret: master }, rotation: Rotation.postgresAlternatingUsers({ vpc }) });
+    const t = Template.fromStack(stack);
+    const secret = t.findResources('AWS::SecretsManager::Secret')[stack.getLogicalId(db.node.defaultChild as CfnSecret)];
+    expect(secret.Properties.Tags).toEqual(expect.arrayContaining([
+      { Key: 'cdk-kms-secrets:rotation:engine', Value: 'postgres' },
+      { Key: 'cdk-kms-secrets:rotation:host', Value: postgres.host },
+      { Key: 'cdk-kms-secrets:rotation:port', Value: '6432' },
+      { Key: 'cdk-kms-secrets:rotation:username', Value: 'app' },
+      { Key: 'cdk-kms-secrets:rotation:dbname', Value: 'payments' },
+      { Key: 'cdk-kms-secrets:rotation:masterarn', Value: { Ref: stack.getLogicalId(master.node.defaultChild as CfnSecret) } },
+    ]));
+    // The master secret itself is not rotated here: no pin.
+    const masterTags = t.findResources('AWS::SecretsManager::Secret')[stack.getLogicalId(master.node.defaultChild as CfnSecret)].Properties.Tags;
+    expect(masterTags).toBeUndefined();
+  });
+
+  test('a user name that cannot be a tag value is refused when rotation pins it', () => {
+    const { stack, vpc } = fixture();
+    expect(() => new ManagedSecret(stack, 'Db', { credentials: { ...postgres, username: 'app$1' }, rotation: Rotation.postgresSingleUser({ vpc }) }))
+      .toThrow(/^\[cdk-kms-secrets\] ManagedSecret\.credentials\.username: 'app\$1' cannot be a Secrets Manager tag value/);
+  });
+
+  test('network and configuration: egress only to the database port and 443, environment under its own key, ArnEquals on ec2:Vpc', () => {
+    const { stack, vpc, database } = fixture();
+    new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc, database }) });
+    const t = Template.fromStack(stack);
+    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup'));
+    expect(sg.Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'Secrets Manager API (HTTPS)', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+    ]);
+    t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { DestinationSecurityGroupId: 'sg-12345678', FromPort: 5432, ToPort: 5432, IpProtocol: 'tcp' });
+    t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 1);
+    const [fnKey] = Object.keys(t.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('logs and dead-letter queue') } }));
+    t.hasResourceProperties('AWS::Lambda::Function', { KmsKeyArn: { 'Fn::GetAtt': [fnKey, 'Arn'] } });
+    const statements = Object.values(t.findResources('AWS::IAM::ManagedPolicy')).flatMap(p => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
+    const eni = statements.find(st => JSON.stringify(st.Action).includes('ec2:CreateNetworkInterface'))!;
+    expect(Object.keys(eni.Condition as object)).toEqual(['ArnEquals']);
+    const keyPolicy = JSON.stringify(t.findResources('AWS::KMS::Key')[fnKey].Properties.KeyPolicy);
+    expect(keyPolicy).toMatch(/kms:Decrypt.*lambda\.eu-west-1\.amazonaws\.com/);
+  });
+
+  test('without a database, the function may reach the secret\'s port within the VPC CIDR only', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'), natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc }) });
+    const t = Template.fromStack(stack);
+    const sgs = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Rotation function') } }));
+    expect(sgs).toHaveLength(1);
+    expect(sgs[0].Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'Secrets Manager API (HTTPS)', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+      { CidrIp: { 'Fn::GetAtt': [stack.getLogicalId(vpc.node.defaultChild as ec2.CfnVPC), 'CidrBlock'] }, Description: 'Rotation of S/Db: the database', FromPort: 5432, IpProtocol: 'tcp', ToPort: 5432 },
+    ]);
   });
 
   test('the role: no AWS managed policy, no inline policy, exactly the secret permissions', () => {
