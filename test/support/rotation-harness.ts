@@ -560,6 +560,35 @@ export class RotationHarness {
     }
   }
 
+  /**
+   * Holds a lock that makes every password change of `username` wait
+   * (PostgreSQL: an open transaction that updated its role; MariaDB: a read
+   * lock on mysql.global_priv). Logins keep working. Returns the release.
+   */
+  async holdPasswordLock(username: string): Promise<() => Promise<void>> {
+    if (this.engine === 'postgres') {
+      const client = await this.pgConnect(this.svc.pg.user, this.svc.pg.password, this.dbname);
+      await client.query('BEGIN');
+      await client.query(`ALTER ROLE ${escapeIdentifier(username)} CONNECTION LIMIT -1`);
+      return async () => {
+        await client.query('ROLLBACK');
+        await client.end();
+      };
+    }
+    const conn = await this.mysqlConnect(this.svc.mysql.user, this.svc.mysql.password);
+    await conn.query('LOCK TABLES mysql.global_priv READ');
+    return async () => {
+      await conn.query('UNLOCK TABLES');
+      await conn.end();
+    };
+  }
+
+  /** MariaDB: threads still running a statement that sets a password (marked by the handler). */
+  async runningPasswordChanges(): Promise<number> {
+    const rows = await this.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' AND INFO LIKE '/* cdk-kms-secrets-rotation:set-password */%'");
+    return Number(rows[0].n);
+  }
+
   /** Creates a user that has nothing to do with the secret (same privileges as the secret's user); returns its credentials. */
   async createBystander(): Promise<{ username: string; password: string }> {
     const username = `bystander_${this.id}`;

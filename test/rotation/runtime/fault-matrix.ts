@@ -349,6 +349,50 @@ export function defineFaultMatrix(engine: EngineName): void {
     });
 
     describe('protocol rules', () => {
+      test('a password change waiting on a lock longer than ROTATION_STATEMENT_TIMEOUT_MS: the step fails in time with "statement timeout", the next attempt reconciles', async () => {
+        await withHarness({ engine, strategy: 'single-user', env: { ROTATION_STATEMENT_TIMEOUT_MS: '1000', ROTATION_CONNECT_TIMEOUT_MS: '1000' } }, async (h) => {
+          const release = await h.holdPasswordLock(h.username);
+          let released = false;
+          const attempts: number[] = [];
+          let started = 0;
+          try {
+            const run = await h.rotate({
+              maxAttempts: 4,
+              beforeStep: (step) => { if (step === 'setSecret') started = Date.now(); },
+              afterFailure: async (step, attempt) => {
+                expect(step).toBe('setSecret');
+                attempts.push(Date.now() - started);
+                if (engine === 'mysql' && attempt === 1) {
+                  // The abandoned change is still waiting on the server: it would land later.
+                  expect(await h.runningPasswordChanges()).toBe(1);
+                }
+                if (attempt === 2) {
+                  await release();
+                  released = true;
+                }
+                started = Date.now();
+              },
+            });
+            expect(run.failures).toHaveLength(2);
+            for (const failure of run.failures) {
+              expect(failure).toMatch(/^setSecret#\d: setting the password of .* failed: statement timeout \(1000 ms, ROTATION_STATEMENT_TIMEOUT_MS\); the connection was closed$/);
+            }
+            // Bounded by the statement timeout (1 s), plus the logins before it; never the server's pace.
+            for (const ms of attempts) expect(ms).toBeLessThan(3500);
+            const logged = rotationLogs().filter(l => l.includes(run.token) && l.includes('"outcome":"failed"'));
+            expect(logged.map(l => JSON.parse(l).errorKind)).toEqual(['timeout', 'timeout']);
+            if (engine === 'mysql') {
+              // The second attempt cancelled the change the first one gave up on.
+              expect(rotationLogs().some(l => l.includes(run.token) && l.includes('cancelled password changes left running by an earlier timed-out attempt'))).toBe(true);
+              expect(await h.runningPasswordChanges()).toBe(0);
+            }
+            await h.assertConverged(run.token);
+          } finally {
+            if (!released) await release();
+          }
+        });
+      });
+
       test('fields rotation does not own are kept byte for byte, types included (a numeric-string port stays a string)', async () => {
         await withHarness({
           engine,
