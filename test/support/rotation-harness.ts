@@ -742,7 +742,7 @@ export class RotationHarness {
 
   /** The tags ManagedSecret.addRotation gives a rotated secret (the database fixed at deploy time). */
   pinTags(value: DbSecret): Array<{ Key: string; Value: string }> {
-    const tags = [
+    const tags: Array<{ Key: string; Value: string }> = [
       { Key: TAGS.engine, Value: value.engine },
       { Key: TAGS.host, Value: value.host },
       { Key: TAGS.port, Value: String(value.port) },
