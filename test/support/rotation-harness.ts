@@ -44,7 +44,7 @@ import { handler as mysqlHandler } from '../../src/rotation/runtime/mysql-handle
 import { postgresEngine } from '../../src/rotation/runtime/postgres';
 import { handler as postgresHandler } from '../../src/rotation/runtime/postgres-handler';
 import { RotationStep, STEPS } from '../../src/rotation/runtime/protocol';
-import { TAGS } from '../../src/rotation/runtime/target';
+import { ENDPOINT_IN_FUNCTION, TAGS } from '../../src/rotation/runtime/target';
 
 export type EngineName = 'postgres' | 'mysql';
 export type Strategy = 'single-user' | 'alternating-users';
@@ -58,8 +58,11 @@ export const STRATEGIES: readonly Strategy[] = ['single-user', 'alternating-user
 const ROTATION_ENV_KEYS = [
   'ROTATION_STRATEGY', 'ROTATION_PASSWORD_LENGTH', 'ROTATION_EXCLUDE_CHARACTERS', 'ROTATION_REQUIRE_TLS', 'ROTATION_TLS_CA_FILE',
   'ROTATION_CONNECT_TIMEOUT_MS', 'ROTATION_STATEMENT_TIMEOUT_MS', 'ROTATION_EXCLUDE_UPPERCASE', 'ROTATION_EXCLUDE_LOWERCASE',
-  'ROTATION_EXCLUDE_NUMBERS', 'ROTATION_EXCLUDE_PUNCTUATION', 'ROTATION_REQUIRE_EACH_INCLUDED_TYPE',
+  'ROTATION_EXCLUDE_NUMBERS', 'ROTATION_EXCLUDE_PUNCTUATION', 'ROTATION_REQUIRE_EACH_INCLUDED_TYPE', 'ROTATION_PINNED_ENDPOINTS',
 ];
+
+/** The host a secret attached to an RDS database holds until the attachment writes the real one (integ/integ.managed-secret-rotation.ts). */
+export const ATTACHMENT_PLACEHOLDER_HOST = 'set-by-the-rds-secret-attachment.invalid';
 
 // ---------------------------------------------------------------------------
 // Log capture: the handler's Powertools logs (JSON lines on stdout/stderr)
@@ -145,6 +148,15 @@ export interface HarnessOptions {
   readonly extraTags?: ReadonlyArray<{ Key: string; Value: string }>;
   /** Alternating users: leave host and port out of the master secret (the shape of RDS-managed master secrets). */
   readonly masterWithoutHost?: boolean;
+  /**
+   * The secret is created like one attached to an RDS database by a
+   * SecretTargetAttachment (what ManagedSecret.addRotation does for it): its
+   * first value has the placeholder host, its tags name no host or port
+   * (`endpoint` = `rotation-function`), and the function's configuration
+   * pins its endpoint (`ROTATION_PINNED_ENDPOINTS`). `attach()` then writes
+   * the real host and port, as Secrets Manager does for the attachment.
+   */
+  readonly attached?: boolean;
   /** Initial value of the rotated secret as JSON text (the harness's fields are filled in where it has `$HOST` etc.). */
   readonly rawValue?: (value: DbSecret) => string;
 }
@@ -721,7 +733,7 @@ export class RotationHarness {
     }
     const value: DbSecret = {
       engine: this.engine === 'postgres' ? 'postgres' : 'mariadb',
-      host: this.host,
+      host: this.options.attached ? ATTACHMENT_PLACEHOLDER_HOST : this.host,
       port: this.port,
       username: this.username,
       password: this.initialPassword,
@@ -732,6 +744,9 @@ export class RotationHarness {
     // Tagged with the database, as ManagedSecret.addRotation does: the only place the handler takes it from.
     const created = await sm.send(new CreateSecretCommand({ Name: base, Tags: this.options.withoutPinTags ? undefined : this.pinTags(value) }));
     this.secretArn = created.ARN!;
+    if (this.options.attached) {
+      this.env.ROTATION_PINNED_ENDPOINTS = JSON.stringify({ [this.secretArn]: `${this.host}:${this.port}` });
+    }
     if (this.options.rotationDisabled !== true) {
       await this.enableRotation();
     }
@@ -744,13 +759,24 @@ export class RotationHarness {
   pinTags(value: DbSecret): Array<{ Key: string; Value: string }> {
     const tags: Array<{ Key: string; Value: string }> = [
       { Key: TAGS.engine, Value: value.engine },
-      { Key: TAGS.host, Value: value.host },
-      { Key: TAGS.port, Value: String(value.port) },
+      ...(this.options.attached ? [{ Key: TAGS.endpoint, Value: ENDPOINT_IN_FUNCTION }] : [
+        { Key: TAGS.host, Value: value.host },
+        { Key: TAGS.port, Value: String(value.port) },
+      ]),
       { Key: TAGS.username, Value: value.username },
     ];
     if (value.dbname !== undefined) tags.push({ Key: TAGS.dbname, Value: value.dbname });
     if (value.masterarn !== undefined) tags.push({ Key: TAGS.masterarn, Value: value.masterarn });
     return tags.concat(this.options.extraTags ?? []);
+  }
+
+  /**
+   * What Secrets Manager does for an RDS SecretTargetAttachment: a new
+   * AWSCURRENT with the database's host, port and engine, and its identifier.
+   */
+  async attach(): Promise<string> {
+    const current = (await this.getStage('AWSCURRENT'))!;
+    return this.putCurrent({ ...current, host: this.host, port: this.port, dbInstanceIdentifier: `db-${this.id}` });
   }
 
   /**

@@ -117,7 +117,7 @@ interface Run {
   arn: string;
   /** VersionIdsToStages as of the step's DescribeSecret. */
   versions: Record<string, string[]>;
-  /** The database fixed at deploy time (the secret's tags). */
+  /** The database fixed at deploy time (the secret's tags; its endpoint may be in the function's configuration). */
   pin: PinnedDatabase;
   readonly redactor: Redactor;
   readonly fields: Record<string, unknown>;
@@ -156,7 +156,8 @@ async function runStep(run: Run): Promise<string> {
   }
   if (run.step !== 'finishSecret') {
     // finishSecret only moves labels: it sends no credential anywhere.
-    run.pin = pinnedDatabase(run.arn, described.tags, run.deps.config.strategy === 'alternating-users');
+    // Keyed by the ARN DescribeSecret returned, never by a value the caller or the secret names.
+    run.pin = pinnedDatabase(run.arn, described.tags, run.deps.config.strategy === 'alternating-users', run.deps.config.pinnedEndpoints.get(run.arn));
   }
 
   switch (run.step) {

@@ -19,7 +19,7 @@ import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-se
 import { DbError, DbSecret } from '../../../src/rotation/runtime/engine';
 import { clearValueCache } from '../../../src/rotation/runtime/protocol';
 import {
-  captureRotationLogs, EngineName, HarnessOptions, RotationFailed, RotationHarness, rotationLogs, secretsClient, SimulatedCrash, Snapshot, STEPS,
+  ATTACHMENT_PLACEHOLDER_HOST, captureRotationLogs, EngineName, HarnessOptions, RotationFailed, RotationHarness, rotationLogs, secretsClient, SimulatedCrash, Snapshot, STEPS,
   STRATEGIES, Strategy,
 } from '../../support/rotation-harness';
 
@@ -663,6 +663,58 @@ export function defineTamperMatrix(engine: EngineName): void {
         expect(await h.userExists(h.cloneUsername)).toBe(false);
       });
       await trap.close();
+    });
+
+    describe.each(STRATEGIES)('attached to its database (host written after deploy), %s', (strategy: Strategy) => {
+      test('endpoint pinned in the function\'s configuration: refused on the placeholder, rotates once attached, keeps the attachment\'s fields', async () => {
+        await withHarness({ engine, strategy, attached: true }, async (h) => {
+          // Before the attachment wrote the host (the schedule waits for it): refused, nothing sent anywhere.
+          h.checkInvariant = false;
+          const early = await h.rotate({ maxAttempts: 1 }).catch((err: RotationFailed) => err);
+          expect(early).toBeInstanceOf(RotationFailed);
+          expect((early as RotationFailed).failures[0]).toMatch(
+            new RegExp(`does not match the database fixed at deploy time .*"host" is "${ATTACHMENT_PLACEHOLDER_HOST.replace(/\./g, '\\.')}" instead of "${h.host}"`));
+          await h.attach();
+          h.checkInvariant = true;
+          const run = await h.rotate();
+          const snap = await h.assertConverged(run.token);
+          expect(snap.current).toMatchObject({ host: h.host, port: h.port, dbInstanceIdentifier: `db-${h.id}` });
+          expect(snap.current.username).toBe(strategy === 'alternating-users' ? h.cloneUsername : h.username);
+        });
+      });
+
+      test.each(['host', 'port'] as const)('%s tampered after the attachment: refused, no credential leaves', async (tamper) => {
+        const trap = await Trap.listen('127.0.0.1');
+        await withHarness({ engine, strategy, attached: true }, async (h) => {
+          const other = await Trap.listen('127.0.0.2', h.port);
+          try {
+            await h.attach();
+            const attached = (await h.getStage('AWSCURRENT'))!;
+            h.checkInvariant = false;
+            await h.putCurrent(tamper === 'host' ? { ...attached, host: other.host } : { ...attached, port: trap.port });
+            const failed = await h.rotate({ maxAttempts: 2 }).catch((err: RotationFailed) => err);
+            expect(failed).toBeInstanceOf(RotationFailed);
+            expect((failed as RotationFailed).failures[1]).toMatch(new RegExp(`^createSecret#2: AWSCURRENT of secret \\S+ does not match the database fixed at deploy time .*"${tamper}" is `));
+            expect(trap.connections).toBe(0);
+            expect(other.connections).toBe(0);
+            expect(await h.canLogin({ username: h.username, password: h.initialPassword })).toBe(true);
+            expect(await h.userExists(h.cloneUsername)).toBe(false);
+          } finally {
+            await other.close();
+          }
+        });
+        await trap.close();
+      });
+    });
+
+    test('attached secret, but the function\'s configuration does not pin it: refused with the reason', async () => {
+      await withHarness({ engine, strategy: 'single-user', attached: true }, async (h) => {
+        await h.attach();
+        h.env.ROTATION_PINNED_ENDPOINTS = undefined;
+        await expect(h.invoke('createSecret', randomUUID())).rejects.toThrow(
+          /^Secret \S+ does not say which database it belongs to \(tag cdk-kms-secrets:rotation:endpoint says its host and port are pinned in the rotation function's configuration, but this function's ROTATION_PINNED_ENDPOINTS has no entry for it/);
+        expect(await h.versionsWith('AWSPENDING')).toEqual([]);
+      });
     });
 
     test('a secret without the deploy-time tags is refused before any credential is used', async () => {
