@@ -1,11 +1,12 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { Aws, Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
@@ -109,6 +110,20 @@ const HANDLER_ASSET: Record<DatabaseEngine, string> = {
   [DatabaseEngine.MARIADB]: 'mysql',
 };
 
+/** Lambda's limit on the total size of a function's environment variables (names and values). */
+const ENVIRONMENT_LIMIT_BYTES = 4096;
+/** The variable the handler reads endpoints of attached secrets from (src/rotation/runtime/config.ts). */
+const PINNED_ENDPOINTS_VARIABLE = 'ROTATION_PINNED_ENDPOINTS';
+/** The longest RDS endpoint address: a 63-character identifier, `.cluster-ro-` and 12 characters, the region, `.rds.amazonaws.com.cn`. */
+const MAX_ENDPOINT_ADDRESS = 63 + 12 + 12 + 1 + 14 + 21;
+
+interface PinnedEndpoint {
+  readonly secret: secretsmanager.ISecret;
+  readonly endpoint: rds.Endpoint;
+  /** Upper bound of the entry's deployed size in the variable. */
+  readonly bytes: number;
+}
+
 interface RotatedSecret {
   readonly secret: secretsmanager.ISecret;
   readonly key: kms.IKey;
@@ -172,6 +187,8 @@ export class RotationFunction extends Construct implements iam.IGrantable {
   public readonly grantPrincipal: iam.IPrincipal;
 
   private readonly rotated: RotatedSecret[] = [];
+  private readonly pinnedEndpoints: PinnedEndpoint[] = [];
+  private readonly fixedEnvironmentBytes: number;
   private readonly policies = new Map<string, iam.CfnManagedPolicy>();
 
   constructor(scope: Construct, id: string, props: RotationFunctionProps) {
@@ -272,6 +289,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     };
     if (props.tlsCaFile) environment.ROTATION_TLS_CA_FILE = props.tlsCaFile;
+    this.fixedEnvironmentBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
 
     this.function = new lambda.Function(this, 'Function', {
       description: `Rotates ${props.engine} secrets (${props.strategy}); cdk-kms-secrets`,
@@ -353,6 +371,39 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       this.policies.set(key_, policy);
     }
     return policy;
+  }
+
+  /**
+   * @internal Pins the endpoint a secret's credentials go to in the
+   * function's configuration (`ROTATION_PINNED_ENDPOINTS`: secret ARN ->
+   * "host:port"), for secrets whose host is only known after deployment. The
+   * function then depends on the database, which depends only on the secret:
+   * no cycle.
+   */
+  public _pinEndpoint(secret: secretsmanager.ISecret, endpoint: rds.Endpoint, secretName?: string): void {
+    const stack = Stack.of(this);
+    if (Stack.of(secret) !== stack) {
+      throw propError('RotationFunction', 'databaseEndpoint', `${secret.node.path} is in stack ${Stack.of(secret).stackName} and ${this.node.path} in ${stack.stackName}: the endpoint is pinned in the function's configuration, which would make the function's stack depend on the database's.`, 'Rotate the secret with a RotationFunction of its own stack (leave `rotationFunction` out to use the shared one).');
+    }
+    // Upper bound of the deployed ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-XXXXXX,
+    // the name CloudFormation generates being the logical ID, a dash and 12 characters.
+    const known = (value: string, fallback: number) => Token.isUnresolved(value) ? fallback : value.length;
+    const logicalId = secret.node.defaultChild instanceof CfnResource ? stack.getLogicalId(secret.node.defaultChild) : undefined;
+    const nameBytes = secretName !== undefined ? Buffer.byteLength(secretName) : logicalId !== undefined ? logicalId.length + 13 : 512;
+    const arnBytes = 'arn:aws-us-gov:secretsmanager:'.length + known(stack.region, 14) + 1 + known(stack.account, 12) + ':secret:'.length + nameBytes + 7;
+    // "<arn>":"<host>:<port>",
+    const bytes = arnBytes + MAX_ENDPOINT_ADDRESS + 6 + 6;
+    if (this.pinnedEndpoints.length === 0) {
+      this.function.addEnvironment(PINNED_ENDPOINTS_VARIABLE, Lazy.string({
+        produce: () => `{${this.pinnedEndpoints.map(p => `"${p.secret.secretArn}":"${p.endpoint.socketAddress}"`).join(',')}}`,
+      }));
+    }
+    this.pinnedEndpoints.push({ secret, endpoint, bytes });
+    const total = this.fixedEnvironmentBytes + PINNED_ENDPOINTS_VARIABLE.length + 2 + this.pinnedEndpoints.reduce((n, p) => n + p.bytes, 0);
+    if (total > ENVIRONMENT_LIMIT_BYTES) {
+      this.pinnedEndpoints.pop();
+      throw propError('RotationFunction', 'environment', `pinning the endpoint of ${secret.node.path} would bring the environment of ${this.node.path} to ${total} bytes (estimated from the longest ARN and RDS endpoint AWS can give), over Lambda's ${ENVIRONMENT_LIMIT_BYTES}; it already pins ${this.pinnedEndpoints.length} attached secrets.`, 'Rotate further attached secrets with another RotationFunction (`rotationFunction`), or give their secrets shorter names (`secretName`).');
+    }
   }
 
   /** The number of secrets this function rotates. */

@@ -2,7 +2,7 @@ import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Sta
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct, IDependable } from 'constructs';
+import { Construct, IConstruct, IDependable } from 'constructs';
 import {
   DatabaseCredentialsTemplate, DatabaseEngine, DEFAULT_PORTS, ManagedSecretReplicaRegion, PasswordPolicy,
 } from './types';
@@ -240,7 +240,21 @@ export class ManagedSecret extends secretsmanager.Secret {
           Annotations.of(this).addWarningV2('cdk-kms-secrets:rotationEgress', 'The rotation function\'s security group allows no egress to the database: the VPC has no known CIDR. Pass `database` to the rotation (its security group is then opened both ways), or your own `securityGroups`.');
         }
       }
-      this.pinDatabase(credentials, rotation.strategy === RotationStrategy.ALTERNATING_USERS);
+      const attachment = this.node.tryFindChild('Attachment');
+      const endpoint = options.databaseEndpoint ?? this.attachedEndpoint(attachment, options.database, credentials);
+      if (endpoint) {
+        // The host is written after deploy (or given as an endpoint): pinned in the function's configuration.
+        fn._pinEndpoint(this, endpoint, this._literalName);
+      } else {
+        this.node.addValidation({
+          validate: () => this.node.tryFindChild('Attachment') instanceof secretsmanager.SecretTargetAttachment ? [propError(`${OWNER}.rotation`, 'database', `${this.node.path} was attached to a database after addRotation: its host '${credentials.host}' (pinned in its tags) is replaced after deploy, and rotation would refuse the real one.`, 'Call addRotation after creating the database, with `database` (the instance or cluster the secret is attached to) or `databaseEndpoint`.').message] : [],
+        });
+      }
+      if (attachment instanceof secretsmanager.SecretTargetAttachment) {
+        // No rotation before the attachment has written the real host.
+        dependencies.push(attachment);
+      }
+      this.pinDatabase(credentials, rotation.strategy === RotationStrategy.ALTERNATING_USERS, endpoint !== undefined);
       dependencies.push(fn.addSecret(this, this.key, credentials.masterSecret), fn.invokePermission);
       functionArn = fn.function.functionArn;
       this.rotationFunction = fn;
@@ -264,13 +278,15 @@ export class ManagedSecret extends secretsmanager.Secret {
    * whatever a later value of the secret says. A principal that may write the
    * secret's value cannot change its tags.
    */
-  private pinDatabase(c: DatabaseCredentialsTemplate, alternating: boolean): void {
+  private pinDatabase(c: DatabaseCredentialsTemplate, alternating: boolean, endpointInFunction: boolean): void {
     const cfn = this.node.defaultChild as secretsmanager.CfnSecret;
     const port = c.port ?? DEFAULT_PORTS[c.engine];
     const pins: Array<[string, string, string]> = [
       ['engine', 'engine', c.engine],
-      ['host', 'host', c.host],
-      ['port', 'port', Token.isUnresolved(port) ? Tokenization.stringifyNumber(port) : String(port)],
+      ...(endpointInFunction ? [['endpoint', 'databaseEndpoint', 'rotation-function'] as [string, string, string]] : [
+        ['host', 'host', c.host] as [string, string, string],
+        ['port', 'port', Token.isUnresolved(port) ? Tokenization.stringifyNumber(port) : String(port)] as [string, string, string],
+      ]),
       ['username', 'username', c.username],
     ];
     if (c.dbname !== undefined) pins.push(['dbname', 'dbname', c.dbname]);
@@ -281,6 +297,24 @@ export class ManagedSecret extends secretsmanager.Secret {
       }
       cfn.tags.setTag(`${PIN_TAG_PREFIX}${tag}`, value);
     }
+  }
+
+  /**
+   * The endpoint of the database this secret is attached to (a
+   * SecretTargetAttachment writes its real host after deploy), when the
+   * rotation's `database` is that instance or cluster; throws when the secret
+   * is attached to a database the rotation does not name.
+   */
+  private attachedEndpoint(attachment: IConstruct | undefined, database: unknown, c: DatabaseCredentialsTemplate) {
+    if (!(attachment instanceof secretsmanager.SecretTargetAttachment)) return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rds = require('aws-cdk-lib/aws-rds') as typeof import('aws-cdk-lib/aws-rds');
+    const db = database as { secret?: unknown; instanceEndpoint?: unknown; clusterEndpoint?: unknown } | undefined;
+    const endpoint = db?.secret === attachment ? db.instanceEndpoint ?? db.clusterEndpoint : undefined;
+    if (!(endpoint instanceof rds.Endpoint)) {
+      throw propError(`${OWNER}.rotation`, 'database', `${this.node.path} is attached to a database (${attachment.node.path}), which writes its host after deploy, so rotation cannot pin the credentials' host '${c.host}'.`, 'Pass `database` (the RDS instance or cluster the secret is attached to), or `databaseEndpoint` (its endpoint), to the rotation.');
+    }
+    return endpoint;
   }
 
   /**
