@@ -305,8 +305,7 @@ describe('rotation', () => {
 function dependencyCycle(template: Record<string, any>): string[] | undefined {
   const resources = template.Resources as Record<string, any>;
   const deps = (node: unknown, out: Set<string>): Set<string> => {
-    if (Array.isArray(node)) node.forEach(n => deps(n, out));
-    else if (node && typeof node === 'object') {
+    if (Array.isArray(node)) {node.forEach(n => deps(n, out));} else if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
         if (k === 'Ref' && typeof v === 'string' && v in resources) out.add(v);
         else if (k === 'Fn::GetAtt' && Array.isArray(v) && v[0] in resources) out.add(v[0]);

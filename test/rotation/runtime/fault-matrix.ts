@@ -19,8 +19,8 @@ import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-se
 import { DbError, DbSecret } from '../../../src/rotation/runtime/engine';
 import { clearValueCache } from '../../../src/rotation/runtime/protocol';
 import {
-  ATTACHMENT_PLACEHOLDER_HOST, captureRotationLogs, EngineName, HarnessOptions, RotationFailed, RotationHarness, rotationLogs, secretsClient, SimulatedCrash, Snapshot, STEPS,
-  STRATEGIES, Strategy,
+  ATTACHMENT_PLACEHOLDER_HOST, captureRotationLogs, EngineName, HarnessOptions, RotationFailed, RotationHarness, rotationLogs, secretsClient,
+  SimulatedCrash, Snapshot, STEPS, STRATEGIES, Strategy,
 } from '../../support/rotation-harness';
 
 const NASTY = 'o\'brien "x"\\ ü;--\'; DROP TABLE items; --';
