@@ -18,7 +18,12 @@
  * a placeholder in the reserved `.invalid` domain, and the secret target
  * attachment that aws-cdk-lib adds for `Credentials.fromSecret` writes the
  * real host, port and engine into it once the instance exists. The rotation
- * schedule waits for that attachment (and for the instance, its ingress
+ * function never trusts that host: because the rotation names the instance
+ * (`database: instance`) and the secret is attached to it, `addRotation` pins
+ * the instance's endpoint (`Endpoint.Address`/`Endpoint.Port`) in the
+ * function's own configuration (`ROTATION_PINNED_ENDPOINTS`) instead of the
+ * secret's tags (the function may depend on the instance; the secret may not).
+ * The rotation schedule waits for that attachment (and for the instance, its ingress
  * rules and the Secrets Manager endpoint): the immediate rotation at deploy
  * time (`rotateImmediately` keeps its default, true) then starts from a
  * complete secret.

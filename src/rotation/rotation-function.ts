@@ -1,11 +1,12 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { Aws, Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
@@ -37,7 +38,10 @@ export interface RotationFunctionProps {
   /**
    * The function's security groups.
    *
-   * @default - one security group, all outbound traffic allowed
+   * @default - one security group whose egress allows only TCP 443 to Secrets
+   * Manager (its interface endpoint when `createSecretsManagerEndpoint`) and,
+   * per rotated secret, the database's port (to its security group when the
+   * rotation names the `database`, else to the VPC's CIDR)
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
 
@@ -71,7 +75,10 @@ export interface RotationFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 
   /**
-   * How long one rotation step may take.
+   * How long one rotation step may take. The connect and statement timeouts
+   * of the handler (`ROTATION_CONNECT_TIMEOUT_MS`, `ROTATION_STATEMENT_TIMEOUT_MS`)
+   * are derived from it, and the handler fails a step with its own message
+   * shortly before it, so a slow database never ends a step silently.
    *
    * @default Duration.seconds(30)
    */
@@ -103,6 +110,20 @@ const HANDLER_ASSET: Record<DatabaseEngine, string> = {
   [DatabaseEngine.MYSQL]: 'mysql',
   [DatabaseEngine.MARIADB]: 'mysql',
 };
+
+/** Lambda's limit on the total size of a function's environment variables (names and values). */
+const ENVIRONMENT_LIMIT_BYTES = 4096;
+/** The variable the handler reads endpoints of attached secrets from (src/rotation/runtime/config.ts). */
+const PINNED_ENDPOINTS_VARIABLE = 'ROTATION_PINNED_ENDPOINTS';
+/** The longest RDS endpoint address: a 63-character identifier, `.cluster-ro-` and 12 characters, the region, `.rds.amazonaws.com.cn`. */
+const MAX_ENDPOINT_ADDRESS = 63 + 12 + 12 + 1 + 14 + 21;
+
+interface PinnedEndpoint {
+  readonly secret: secretsmanager.ISecret;
+  readonly endpoint: rds.Endpoint;
+  /** Upper bound of the entry's deployed size in the variable. */
+  readonly bytes: number;
+}
 
 interface RotatedSecret {
   readonly secret: secretsmanager.ISecret;
@@ -159,12 +180,16 @@ export class RotationFunction extends Construct implements iam.IGrantable {
   public readonly passwordPolicy: PasswordPolicy;
   /** Its network connections (security groups). */
   public readonly connections: ec2.Connections;
+  /** The VPC it runs in. */
+  public readonly vpc: ec2.IVpc;
   /** The permission that lets Secrets Manager (of this account only) invoke it. */
   public readonly invokePermission: lambda.CfnPermission;
   /** The principal to grant to: its role. */
   public readonly grantPrincipal: iam.IPrincipal;
 
   private readonly rotated: RotatedSecret[] = [];
+  private readonly pinnedEndpoints: PinnedEndpoint[] = [];
+  private readonly fixedEnvironmentBytes: number;
   private readonly policies = new Map<string, iam.CfnManagedPolicy>();
 
   constructor(scope: Construct, id: string, props: RotationFunctionProps) {
@@ -208,12 +233,15 @@ export class RotationFunction extends Construct implements iam.IGrantable {
     });
     this.grantPrincipal = this.role;
 
-    const securityGroups = props.securityGroups ?? [new ec2.SecurityGroup(this, 'SecurityGroup', {
+    const ownSecurityGroup = props.securityGroups ? undefined : new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `Rotation function ${this.node.path}: reaches the database and Secrets Manager`,
-      allowAllOutbound: true,
-    })];
+      // Egress is added per destination: 443 to Secrets Manager below, the database port per rotated secret.
+      allowAllOutbound: false,
+    });
+    const securityGroups = props.securityGroups ?? [ownSecurityGroup!];
     this.connections = new ec2.Connections({ securityGroups });
+    this.vpc = props.vpc;
     const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc));
 
     // Logging and networking: the only statements AWS cannot scope to named
@@ -234,7 +262,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
         new iam.PolicyStatement({
           actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
           resources: ['*'],
-          conditions: { StringEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${Stack.of(this).region}:${Stack.of(this).account}:vpc/${props.vpc.vpcId}` } },
+          conditions: { ArnEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${Stack.of(this).region}:${Stack.of(this).account}:vpc/${props.vpc.vpcId}` } },
         }),
         new iam.PolicyStatement({
           actions: ['sqs:SendMessage'],
@@ -243,16 +271,26 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       ],
     });
     this.key.grantUse(this.role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
+    // The environment is encrypted with the function's own key; Lambda decrypts it with the role's credentials.
+    this.key.grantUse(this.role, { operations: [KeyOperation.DECRYPT], viaService: 'lambda' });
+
+    // Statements wait at most this long, connections a little less; a step fails with the handler's
+    // own message before Lambda ends it (the handler keeps a margin of its own, see lambda.ts).
+    const statementTimeoutMs = Math.min(15_000, Math.max(1_000, Math.floor((timeout.toMilliseconds() - 2_000) / 4)));
+    const connectTimeoutMs = Math.min(5_000, statementTimeoutMs);
 
     const environment: Record<string, string> = {
       ROTATION_STRATEGY: props.strategy,
       ROTATION_PASSWORD_LENGTH: String(this.passwordPolicy.length),
       ROTATION_EXCLUDE_CHARACTERS: this.passwordPolicy.excludeCharacters!,
       ROTATION_REQUIRE_TLS: String(props.requireTls ?? true),
+      ROTATION_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
+      ROTATION_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
       // Node.js in Lambda trusts the RDS CAs only through this file.
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     };
     if (props.tlsCaFile) environment.ROTATION_TLS_CA_FILE = props.tlsCaFile;
+    this.fixedEnvironmentBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
 
     this.function = new lambda.Function(this, 'Function', {
       description: `Rotates ${props.engine} secrets (${props.strategy}); cdk-kms-secrets`,
@@ -271,6 +309,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       vpcSubnets: props.vpcSubnets ?? defaultSubnets(props.vpc),
       securityGroups,
       environment,
+      environmentEncryption: this.key,
     });
     // The dead-letter queue is set on the L1 so that aws-cdk-lib does not add
     // an inline policy for it: sqs:SendMessage is in the managed policy above.
@@ -293,6 +332,10 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       // The function reaches Secrets Manager only through the endpoint: no
       // rotation may start before it exists.
       this.function.node.addDependency(endpoint);
+      ownSecurityGroup?.addEgressRule(ownSecurityGroup, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
+    } else {
+      // No endpoint: the Secrets Manager API's public addresses (through a NAT gateway), HTTPS only.
+      ownSecurityGroup?.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API (HTTPS)');
     }
 
   }
@@ -332,6 +375,39 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       this.policies.set(key_, policy);
     }
     return policy;
+  }
+
+  /**
+   * @internal Pins the endpoint a secret's credentials go to in the
+   * function's configuration (`ROTATION_PINNED_ENDPOINTS`: secret ARN ->
+   * "host:port"), for secrets whose host is only known after deployment. The
+   * function then depends on the database, which depends only on the secret:
+   * no cycle.
+   */
+  public _pinEndpoint(secret: secretsmanager.ISecret, endpoint: rds.Endpoint, secretName?: string): void {
+    const stack = Stack.of(this);
+    if (Stack.of(secret) !== stack) {
+      throw propError('RotationFunction', 'databaseEndpoint', `${secret.node.path} is in stack ${Stack.of(secret).stackName} and ${this.node.path} in ${stack.stackName}: the endpoint is pinned in the function's configuration, which would make the function's stack depend on the database's.`, 'Rotate the secret with a RotationFunction of its own stack (leave `rotationFunction` out to use the shared one).');
+    }
+    // Upper bound of the deployed ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-XXXXXX,
+    // the name CloudFormation generates being the logical ID, a dash and 12 characters.
+    const known = (value: string, fallback: number) => Token.isUnresolved(value) ? fallback : value.length;
+    const logicalId = secret.node.defaultChild instanceof CfnResource ? stack.getLogicalId(secret.node.defaultChild) : undefined;
+    const nameBytes = secretName !== undefined ? Buffer.byteLength(secretName) : logicalId !== undefined ? logicalId.length + 13 : 512;
+    const arnBytes = 'arn:aws-us-gov:secretsmanager:'.length + known(stack.region, 14) + 1 + known(stack.account, 12) + ':secret:'.length + nameBytes + 7;
+    // "<arn>":"<host>:<port>",
+    const bytes = arnBytes + MAX_ENDPOINT_ADDRESS + 6 + 6;
+    if (this.pinnedEndpoints.length === 0) {
+      this.function.addEnvironment(PINNED_ENDPOINTS_VARIABLE, Lazy.string({
+        produce: () => `{${this.pinnedEndpoints.map(p => `"${p.secret.secretArn}":"${p.endpoint.socketAddress}"`).join(',')}}`,
+      }));
+    }
+    this.pinnedEndpoints.push({ secret, endpoint, bytes });
+    const total = this.fixedEnvironmentBytes + PINNED_ENDPOINTS_VARIABLE.length + 2 + this.pinnedEndpoints.reduce((n, p) => n + p.bytes, 0);
+    if (total > ENVIRONMENT_LIMIT_BYTES) {
+      this.pinnedEndpoints.pop();
+      throw propError('RotationFunction', 'environment', `pinning the endpoint of ${secret.node.path} would bring the environment of ${this.node.path} to ${total} bytes (estimated from the longest ARN and RDS endpoint AWS can give), over Lambda's ${ENVIRONMENT_LIMIT_BYTES}; it already pins ${this.pinnedEndpoints.length} attached secrets.`, 'Rotate further attached secrets with another RotationFunction (`rotationFunction`), or give their secrets shorter names (`secretName`).');
+    }
   }
 
   /** The number of secrets this function rotates. */

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import type { RotationFunction } from './rotation-function';
 import { RotationSchedule } from './schedule';
 import { DatabaseEngine } from '../secrets/types';
@@ -63,6 +64,22 @@ export interface DatabaseRotationOptions extends RotationTimingOptions {
    * @default - no rule is added; open the database to the function yourself
    */
   readonly database?: ec2.IConnectable;
+
+  /**
+   * The address and port the function sends this secret's credentials to,
+   * pinned in the function's own configuration instead of the secret's tags.
+   * For a secret whose host is only known after deployment: one attached to
+   * an RDS instance or cluster (`rds.Credentials.fromSecret`, a
+   * `SecretTargetAttachment`), whose `host` RDS writes once the database
+   * exists. A tag naming the endpoint would be a dependency cycle (the
+   * database is created with the secret's password); the function may depend
+   * on the database. The function and the secret must be in the same stack.
+   *
+   * @default - the endpoint of `database` when the secret is attached to it
+   * (an RDS instance or cluster); otherwise the credentials' `host` and
+   * `port`, pinned in the secret's tags
+   */
+  readonly databaseEndpoint?: rds.Endpoint;
 
   /**
    * Whether the function requires TLS to the database. There is never a

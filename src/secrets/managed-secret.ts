@@ -1,9 +1,9 @@
-import { CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct, IDependable } from 'constructs';
+import { Construct, IConstruct, IDependable } from 'constructs';
 import {
   DatabaseCredentialsTemplate, DatabaseEngine, DEFAULT_PORTS, ManagedSecretReplicaRegion, PasswordPolicy,
 } from './types';
@@ -89,6 +89,8 @@ export interface ManagedSecretProps {
 }
 
 const OWNER = 'ManagedSecret';
+/** The tags that fix a rotated secret's database (read by the rotation handler: src/rotation/runtime/target.ts). */
+const PIN_TAG_PREFIX = 'cdk-kms-secrets:rotation:';
 
 /**
  * A Secrets Manager secret that is always encrypted with a customer-managed
@@ -278,7 +280,30 @@ export class ManagedSecret extends secretsmanager.Secret {
       }
       if (options.database) {
         options.database.connections.allowFrom(fn.connections, ecPort(credentials), `Rotation of ${this.node.path}`);
+      } else {
+        // Egress of the function's own security group: the database port within the VPC only.
+        const peer = vpcPeer(fn);
+        if (peer) {
+          fn.connections.allowTo(peer, ecPort(credentials), `Rotation of ${this.node.path}: the database`);
+        } else {
+          Annotations.of(this).addWarningV2('cdk-kms-secrets:rotationEgress', 'The rotation function\'s security group allows no egress to the database: the VPC has no known CIDR. Pass `database` to the rotation (its security group is then opened both ways), or your own `securityGroups`.');
+        }
       }
+      const attachment = this.node.tryFindChild('Attachment');
+      const endpoint = options.databaseEndpoint ?? this.attachedEndpoint(attachment, options.database, credentials);
+      if (endpoint) {
+        // The host is written after deploy (or given as an endpoint): pinned in the function's configuration.
+        fn._pinEndpoint(this, endpoint, this._literalName);
+      } else {
+        this.node.addValidation({
+          validate: () => this.node.tryFindChild('Attachment') instanceof secretsmanager.SecretTargetAttachment ? [propError(`${OWNER}.rotation`, 'database', `${this.node.path} was attached to a database after addRotation: its host '${credentials.host}' (pinned in its tags) is replaced after deploy, and rotation would refuse the real one.`, 'Call addRotation after creating the database, with `database` (the instance or cluster the secret is attached to) or `databaseEndpoint`.').message] : [],
+        });
+      }
+      if (attachment instanceof secretsmanager.SecretTargetAttachment) {
+        // No rotation before the attachment has written the real host.
+        dependencies.push(attachment);
+      }
+      this.pinDatabase(credentials, rotation.strategy === RotationStrategy.ALTERNATING_USERS, endpoint !== undefined);
       dependencies.push(fn.addSecret(this, this.key, credentials.masterSecret), fn.invokePermission);
       functionArn = fn.function.functionArn;
       this.rotationFunction = fn;
@@ -294,6 +319,51 @@ export class ManagedSecret extends secretsmanager.Secret {
       },
     });
     dependencies.forEach(d => this.rotationSchedule!.node.addDependency(d));
+  }
+
+  /**
+   * Tags the secret with the database it belongs to: the rotation function
+   * sends credentials only there and rotates only that user (and its clone),
+   * whatever a later value of the secret says. A principal that may write the
+   * secret's value cannot change its tags.
+   */
+  private pinDatabase(c: DatabaseCredentialsTemplate, alternating: boolean, endpointInFunction: boolean): void {
+    const cfn = this.node.defaultChild as secretsmanager.CfnSecret;
+    const port = c.port ?? DEFAULT_PORTS[c.engine];
+    const pins: Array<[string, string, string]> = [
+      ['engine', 'engine', c.engine],
+      ...(endpointInFunction ? [['endpoint', 'databaseEndpoint', 'rotation-function'] as [string, string, string]] : [
+        ['host', 'host', c.host] as [string, string, string],
+        ['port', 'port', Token.isUnresolved(port) ? Tokenization.stringifyNumber(port) : String(port)] as [string, string, string],
+      ]),
+      ['username', 'username', c.username],
+    ];
+    if (c.dbname !== undefined) pins.push(['dbname', 'dbname', c.dbname]);
+    if (alternating && c.masterSecret) pins.push(['masterarn', 'masterSecret', c.masterSecret.secretArn]);
+    for (const [tag, prop, value] of pins) {
+      if (!Token.isUnresolved(value) && !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value)) {
+        throw propError(`${OWNER}.credentials`, prop, `'${value}' cannot be a Secrets Manager tag value, and rotation pins the database in the secret's tags.`, 'Use up to 256 letters, digits, spaces and _ . : / = + - @.');
+      }
+      cfn.tags.setTag(`${PIN_TAG_PREFIX}${tag}`, value);
+    }
+  }
+
+  /**
+   * The endpoint of the database this secret is attached to (a
+   * SecretTargetAttachment writes its real host after deploy), when the
+   * rotation's `database` is that instance or cluster; throws when the secret
+   * is attached to a database the rotation does not name.
+   */
+  private attachedEndpoint(attachment: IConstruct | undefined, database: unknown, c: DatabaseCredentialsTemplate) {
+    if (!(attachment instanceof secretsmanager.SecretTargetAttachment)) return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rds = require('aws-cdk-lib/aws-rds') as typeof import('aws-cdk-lib/aws-rds');
+    const db = database as { secret?: unknown; instanceEndpoint?: unknown; clusterEndpoint?: unknown } | undefined;
+    const endpoint = db?.secret === attachment ? db.instanceEndpoint ?? db.clusterEndpoint : undefined;
+    if (!(endpoint instanceof rds.Endpoint)) {
+      throw propError(`${OWNER}.rotation`, 'database', `${this.node.path} is attached to a database (${attachment.node.path}), which writes its host after deploy, so rotation cannot pin the credentials' host '${c.host}'.`, 'Pass `database` (the RDS instance or cluster the secret is attached to), or `databaseEndpoint` (its endpoint), to the rotation.');
+    }
+    return endpoint;
   }
 
   /**
@@ -373,6 +443,18 @@ function ecPort(credentials: DatabaseCredentialsTemplate) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ec2 = require('aws-cdk-lib/aws-ec2') as typeof import('aws-cdk-lib/aws-ec2');
   return ec2.Port.tcp(credentials.port ?? DEFAULT_PORTS[credentials.engine]);
+}
+
+function vpcPeer(fn: RotationFunction) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ec2 = require('aws-cdk-lib/aws-ec2') as typeof import('aws-cdk-lib/aws-ec2');
+  let cidr: string;
+  try {
+    cidr = fn.vpc.vpcCidrBlock;
+  } catch {
+    return undefined; // an imported VPC without its CIDR
+  }
+  return ec2.Peer.ipv4(cidr);
 }
 
 function credentialsJson(c: DatabaseCredentialsTemplate): Record<string, unknown> {

@@ -4,6 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { CfnSecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   CustomerManagedKey, DatabaseEngine, ManagedSecret, ManagedSecretProps, Rotation, RotationFunction, RotationSchedule, RotationStrategy,
 } from '../../src';
@@ -145,6 +147,64 @@ describe('rotation', () => {
     t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceAccount: '111111111111', Action: 'lambda:InvokeFunction' });
   });
 
+  test('the secret is tagged with its database, which the function trusts instead of the secret value', () => {
+    const { stack, vpc } = fixture();
+    const master = new ManagedSecret(stack, 'Master', { credentials: { ...postgres, username: 'postgres' } });
+    const db = new ManagedSecret(stack, 'Db', { credentials: { ...postgres, port: 6432, masterSecret: master }, rotation: Rotation.postgresAlternatingUsers({ vpc }) });
+    const t = Template.fromStack(stack);
+    const secret = t.findResources('AWS::SecretsManager::Secret')[stack.getLogicalId(db.node.defaultChild as CfnSecret)];
+    expect(secret.Properties.Tags).toEqual(expect.arrayContaining([
+      { Key: 'cdk-kms-secrets:rotation:engine', Value: 'postgres' },
+      { Key: 'cdk-kms-secrets:rotation:host', Value: postgres.host },
+      { Key: 'cdk-kms-secrets:rotation:port', Value: '6432' },
+      { Key: 'cdk-kms-secrets:rotation:username', Value: 'app' },
+      { Key: 'cdk-kms-secrets:rotation:dbname', Value: 'payments' },
+      { Key: 'cdk-kms-secrets:rotation:masterarn', Value: { Ref: stack.getLogicalId(master.node.defaultChild as CfnSecret) } },
+    ]));
+    // The master secret itself is not rotated here: no pin.
+    const masterTags = t.findResources('AWS::SecretsManager::Secret')[stack.getLogicalId(master.node.defaultChild as CfnSecret)].Properties.Tags;
+    expect(masterTags).toBeUndefined();
+  });
+
+  test('a user name that cannot be a tag value is refused when rotation pins it', () => {
+    const { stack, vpc } = fixture();
+    expect(() => new ManagedSecret(stack, 'Db', { credentials: { ...postgres, username: 'app$1' }, rotation: Rotation.postgresSingleUser({ vpc }) }))
+      .toThrow(/^\[cdk-kms-secrets\] ManagedSecret\.credentials\.username: 'app\$1' cannot be a Secrets Manager tag value/);
+  });
+
+  test('network and configuration: egress only to the database port and 443, environment under its own key, ArnEquals on ec2:Vpc', () => {
+    const { stack, vpc, database } = fixture();
+    new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc, database }) });
+    const t = Template.fromStack(stack);
+    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup'));
+    expect(sg.Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'Secrets Manager API (HTTPS)', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+    ]);
+    t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { DestinationSecurityGroupId: 'sg-12345678', FromPort: 5432, ToPort: 5432, IpProtocol: 'tcp' });
+    t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 1);
+    const [fnKey] = Object.keys(t.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('logs and dead-letter queue') } }));
+    t.hasResourceProperties('AWS::Lambda::Function', { KmsKeyArn: { 'Fn::GetAtt': [fnKey, 'Arn'] } });
+    const statements = Object.values(t.findResources('AWS::IAM::ManagedPolicy')).flatMap(p => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
+    const eni = statements.find(st => JSON.stringify(st.Action).includes('ec2:CreateNetworkInterface'))!;
+    expect(Object.keys(eni.Condition as object)).toEqual(['ArnEquals']);
+    const keyPolicy = JSON.stringify(t.findResources('AWS::KMS::Key')[fnKey].Properties.KeyPolicy);
+    expect(keyPolicy).toMatch(/kms:Decrypt.*lambda\.eu-west-1\.amazonaws\.com/);
+  });
+
+  test('without a database, the function may reach the secret\'s port within the VPC CIDR only', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'), natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc }) });
+    const t = Template.fromStack(stack);
+    const sgs = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Rotation function') } }));
+    expect(sgs).toHaveLength(1);
+    expect(sgs[0].Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'Secrets Manager API (HTTPS)', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+      { CidrIp: { 'Fn::GetAtt': [stack.getLogicalId(vpc.node.defaultChild as ec2.CfnVPC), 'CidrBlock'] }, Description: 'Rotation of S/Db: the database', FromPort: 5432, IpProtocol: 'tcp', ToPort: 5432 },
+    ]);
+  });
+
   test('the role: no AWS managed policy, no inline policy, exactly the secret permissions', () => {
     const { stack, vpc } = fixture();
     const master = new ManagedSecret(stack, 'Master', { credentials: { ...postgres, username: 'postgres' } });
@@ -238,6 +298,163 @@ describe('rotation', () => {
     for (const p of Object.values(t.findResources('AWS::IAM::ManagedPolicy'))) {
       expect(JSON.stringify(p.Properties.PolicyDocument).length).toBeLessThan(6144);
     }
+  });
+});
+
+/** Whether the template's resources depend on each other in a cycle (Ref, Fn::GetAtt, DependsOn). */
+function dependencyCycle(template: Record<string, any>): string[] | undefined {
+  const resources = template.Resources as Record<string, any>;
+  const deps = (node: unknown, out: Set<string>): Set<string> => {
+    if (Array.isArray(node)) {node.forEach(n => deps(n, out));} else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'Ref' && typeof v === 'string' && v in resources) out.add(v);
+        else if (k === 'Fn::GetAtt' && Array.isArray(v) && v[0] in resources) out.add(v[0]);
+        else deps(v, out);
+      }
+    }
+    return out;
+  };
+  const edges = new Map(Object.entries(resources).map(([id, r]) => [id, deps(r.Properties, new Set<string>([...(r.DependsOn ?? [])].flat()))]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, path: string[]): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'visiting') return [...path, id];
+    state.set(id, 'visiting');
+    for (const next of edges.get(id) ?? []) {
+      const cycle = visit(next, [...path, id]);
+      if (cycle) return cycle;
+    }
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of edges.keys()) {
+    const cycle = visit(id, []);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+describe('a secret attached to its RDS database (host written after deploy)', () => {
+  function attachedFixture() {
+    const app = new App();
+    const stack = new Stack(app, 'Attached', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const secret = new ManagedSecret(stack, 'Master', {
+      credentials: { engine: DatabaseEngine.POSTGRES, host: 'set-by-the-rds-secret-attachment.invalid', username: 'postgres' },
+    });
+    return { app, stack, vpc, secret };
+  }
+  const newInstance = (stack: Stack, vpc: ec2.IVpc, secret: ManagedSecret, id = 'Database') => new rds.DatabaseInstance(stack, id, {
+    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_15 }),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    credentials: rds.Credentials.fromSecret(secret),
+  });
+
+  test('the function\'s configuration pins the instance\'s endpoint, the tags name no host, the schedule waits for the attachment, no cycle', () => {
+    const { stack, vpc, secret } = attachedFixture();
+    const instance = newInstance(stack, vpc, secret);
+    secret.addRotation(Rotation.postgresSingleUser({ vpc, database: instance }));
+    const t = Template.fromStack(stack);
+    const secretId = stack.getLogicalId(secret.node.defaultChild as CfnSecret);
+    const instanceId = stack.getLogicalId(instance.node.defaultChild as rds.CfnDBInstance);
+    const tags = t.toJSON().Resources[secretId].Properties.Tags as Array<{ Key: string }>;
+    expect(tags).toEqual(expect.arrayContaining([
+      { Key: 'cdk-kms-secrets:rotation:engine', Value: 'postgres' },
+      { Key: 'cdk-kms-secrets:rotation:endpoint', Value: 'rotation-function' },
+      { Key: 'cdk-kms-secrets:rotation:username', Value: 'postgres' },
+    ]));
+    expect(tags.map(tag => tag.Key)).not.toEqual(expect.arrayContaining(['cdk-kms-secrets:rotation:host']));
+    expect(tags.map(tag => tag.Key)).not.toEqual(expect.arrayContaining(['cdk-kms-secrets:rotation:port']));
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ROTATION_PINNED_ENDPOINTS: {
+            'Fn::Join': ['', ['{"', { Ref: secretId }, '":"', { 'Fn::GetAtt': [instanceId, 'Endpoint.Address'] }, ':', { 'Fn::GetAtt': [instanceId, 'Endpoint.Port'] }, '"}']],
+          },
+        }),
+      },
+    });
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/ROTATION_PINNED_ENDPOINTS[^}]*set-by-the-rds-secret-attachment/);
+    const [attachmentId] = Object.keys(t.findResources('AWS::SecretsManager::SecretTargetAttachment'));
+    t.hasResource('AWS::SecretsManager::RotationSchedule', { DependsOn: Match.arrayWith([attachmentId]) });
+    expect(dependencyCycle(t.toJSON())).toBeUndefined();
+  });
+
+  test('a secret without attachment keeps its host in the tags and the function has no pinned endpoints', () => {
+    const { stack, vpc } = fixture();
+    new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc }) });
+    const t = Template.fromStack(stack);
+    const [fn] = Object.values(t.findResources('AWS::Lambda::Function'));
+    expect(fn.Properties.Environment.Variables.ROTATION_PINNED_ENDPOINTS).toBeUndefined();
+  });
+
+  test('an explicit databaseEndpoint is pinned the same way', () => {
+    const { stack, vpc } = fixture();
+    new ManagedSecret(stack, 'Db', {
+      credentials: postgres,
+      rotation: Rotation.postgresSingleUser({ vpc, databaseEndpoint: new rds.Endpoint('db.abc.eu-west-1.rds.amazonaws.com', 5433) }),
+    });
+    const t = Template.fromStack(stack);
+    const [fn] = Object.values(t.findResources('AWS::Lambda::Function'));
+    expect(JSON.stringify(fn.Properties.Environment.Variables.ROTATION_PINNED_ENDPOINTS)).toContain('db.abc.eu-west-1.rds.amazonaws.com:5433');
+  });
+
+  test('attached, but the rotation does not name the database: refused with the fix', () => {
+    const { stack, vpc, secret } = attachedFixture();
+    newInstance(stack, vpc, secret);
+    expect(() => secret.addRotation(Rotation.postgresSingleUser({ vpc }))).toThrow(
+      /^\[cdk-kms-secrets\] ManagedSecret\.rotation\.database: Attached\/Master is attached to a database \(Attached\/Master\/Attachment\), which writes its host after deploy.*Pass `database`/s);
+  });
+
+  test('attached after addRotation: a synth-time error', () => {
+    const { stack, vpc, secret } = attachedFixture();
+    secret.addRotation(Rotation.postgresSingleUser({ vpc }));
+    newInstance(stack, vpc, secret);
+    expect(() => Template.fromStack(stack)).toThrow(/Attached\/Master was attached to a database after addRotation.*Call addRotation after creating the database/s);
+  });
+
+  test('the function\'s 4 KB environment: a clear error when pinned endpoints would not fit', () => {
+    const { stack, vpc } = fixture();
+    const rotationFunction = new RotationFunction(stack, 'Shared', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc });
+    const add = (i: number) => new ManagedSecret(stack, `Db${i}`, {
+      credentials: postgres,
+      rotation: Rotation.postgresSingleUser({ vpc, rotationFunction, databaseEndpoint: new rds.Endpoint(`db${i}.abc.eu-west-1.rds.amazonaws.com`, 5432) }),
+    });
+    let fitted = 0;
+    let error: Error | undefined;
+    for (let i = 0; i < 40 && !error; i++) {
+      try {
+        add(i);
+        fitted++;
+      } catch (err) {
+        error = err as Error;
+      }
+    }
+    expect(fitted).toBeGreaterThanOrEqual(10);
+    expect(error?.message).toMatch(/^\[cdk-kms-secrets\] RotationFunction\.environment: pinning the endpoint of Secrets\/Db\d+ would bring the environment of Secrets\/Shared to \d+ bytes .* over Lambda's 4096.*another RotationFunction/s);
+    // What was accepted fits once deployed, with the longest names AWS can give: the name CloudFormation generates for
+    // each secret (logical ID, dash, 12 characters) in the longest partition, and 123-character RDS endpoint addresses.
+    const t = Template.fromStack(stack);
+    const [fn] = Object.values(t.findResources('AWS::Lambda::Function'));
+    const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
+    const secretIds = Array.from({ length: fitted }, (_, i) => stack.getLogicalId(stack.node.findChild(`Db${i}`).node.defaultChild as CfnSecret));
+    const entries = secretIds.map(id => `"arn:aws-us-gov:secretsmanager:eu-west-1:111111111111:secret:${id}-${'x'.repeat(12)}-AbCdEf":"${'h'.repeat(123)}:65535"`);
+    const size = Object.entries(vars).reduce((n, [k, v]) => n + k.length + (k === 'ROTATION_PINNED_ENDPOINTS' ? `{${entries.join(',')}}`.length : String(v).length), 0);
+    expect(size).toBeLessThanOrEqual(4096);
+    expect(size).toBeGreaterThan(4096 - 300);
+    expect(size).toBeLessThanOrEqual(4096);
+  });
+
+  test('a function of another stack cannot pin an endpoint', () => {
+    const { app, stack, vpc } = fixture();
+    const other = new Stack(app, 'Functions', { env: ENV });
+    const otherVpc = ec2.Vpc.fromVpcAttributes(other, 'Vpc', { vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-11111111'] });
+    const rotationFunction = new RotationFunction(other, 'Shared', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc: otherVpc });
+    expect(() => new ManagedSecret(stack, 'Db', {
+      credentials: postgres,
+      rotation: Rotation.postgresSingleUser({ vpc, rotationFunction, databaseEndpoint: new rds.Endpoint('db.abc.eu-west-1.rds.amazonaws.com', 5432) }),
+    })).toThrow(/^\[cdk-kms-secrets\] RotationFunction\.databaseEndpoint: Secrets\/Db is in stack Secrets and Functions\/Shared in Functions/);
   });
 });
 

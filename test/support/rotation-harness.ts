@@ -44,6 +44,7 @@ import { handler as mysqlHandler } from '../../src/rotation/runtime/mysql-handle
 import { postgresEngine } from '../../src/rotation/runtime/postgres';
 import { handler as postgresHandler } from '../../src/rotation/runtime/postgres-handler';
 import { RotationStep, STEPS } from '../../src/rotation/runtime/protocol';
+import { ENDPOINT_IN_FUNCTION, TAGS } from '../../src/rotation/runtime/target';
 
 export type EngineName = 'postgres' | 'mysql';
 export type Strategy = 'single-user' | 'alternating-users';
@@ -57,8 +58,11 @@ export const STRATEGIES: readonly Strategy[] = ['single-user', 'alternating-user
 const ROTATION_ENV_KEYS = [
   'ROTATION_STRATEGY', 'ROTATION_PASSWORD_LENGTH', 'ROTATION_EXCLUDE_CHARACTERS', 'ROTATION_REQUIRE_TLS', 'ROTATION_TLS_CA_FILE',
   'ROTATION_CONNECT_TIMEOUT_MS', 'ROTATION_STATEMENT_TIMEOUT_MS', 'ROTATION_EXCLUDE_UPPERCASE', 'ROTATION_EXCLUDE_LOWERCASE',
-  'ROTATION_EXCLUDE_NUMBERS', 'ROTATION_EXCLUDE_PUNCTUATION', 'ROTATION_REQUIRE_EACH_INCLUDED_TYPE',
+  'ROTATION_EXCLUDE_NUMBERS', 'ROTATION_EXCLUDE_PUNCTUATION', 'ROTATION_REQUIRE_EACH_INCLUDED_TYPE', 'ROTATION_PINNED_ENDPOINTS',
 ];
+
+/** The host a secret attached to an RDS database holds until the attachment writes the real one (integ/integ.managed-secret-rotation.ts). */
+export const ATTACHMENT_PLACEHOLDER_HOST = 'set-by-the-rds-secret-attachment.invalid';
 
 // ---------------------------------------------------------------------------
 // Log capture: the handler's Powertools logs (JSON lines on stdout/stderr)
@@ -138,6 +142,23 @@ export interface HarnessOptions {
   readonly master?: 'valid' | 'missing' | 'not-json' | 'no-password' | 'none';
   /** Leave rotation disabled on the secret (DescribeSecret RotationEnabled absent). */
   readonly rotationDisabled?: boolean;
+  /** Create the secret without the tags that fix its database (as a secret not made by ManagedSecret). */
+  readonly withoutPinTags?: boolean;
+  /** Further tags of the rotated secret (besides the database tags ManagedSecret gives it). */
+  readonly extraTags?: ReadonlyArray<{ Key: string; Value: string }>;
+  /** Alternating users: leave host and port out of the master secret (the shape of RDS-managed master secrets). */
+  readonly masterWithoutHost?: boolean;
+  /**
+   * The secret is created like one attached to an RDS database by a
+   * SecretTargetAttachment (what ManagedSecret.addRotation does for it): its
+   * first value has the placeholder host, its tags name no host or port
+   * (`endpoint` = `rotation-function`), and the function's configuration
+   * pins its endpoint (`ROTATION_PINNED_ENDPOINTS`). `attach()` then writes
+   * the real host and port, as Secrets Manager does for the attachment.
+   */
+  readonly attached?: boolean;
+  /** Initial value of the rotated secret as JSON text (the harness's fields are filled in where it has `$HOST` etc.). */
+  readonly rawValue?: (value: DbSecret) => string;
 }
 
 /** Hooks into a whole rotation (between and around steps). */
@@ -551,6 +572,48 @@ export class RotationHarness {
     }
   }
 
+  /**
+   * Holds a lock that makes every password change of `username` wait
+   * (PostgreSQL: an open transaction that updated its role; MariaDB: a read
+   * lock on mysql.global_priv). Logins keep working. Returns the release.
+   */
+  async holdPasswordLock(username: string): Promise<() => Promise<void>> {
+    if (this.engine === 'postgres') {
+      const client = await this.pgConnect(this.svc.pg.user, this.svc.pg.password, this.dbname);
+      await client.query('BEGIN');
+      await client.query(`ALTER ROLE ${escapeIdentifier(username)} CONNECTION LIMIT -1`);
+      return async () => {
+        await client.query('ROLLBACK');
+        await client.end();
+      };
+    }
+    const conn = await this.mysqlConnect(this.svc.mysql.user, this.svc.mysql.password);
+    await conn.query('LOCK TABLES mysql.global_priv READ');
+    return async () => {
+      await conn.query('UNLOCK TABLES');
+      await conn.end();
+    };
+  }
+
+  /** MariaDB: threads still running a statement that sets a password (marked by the handler). */
+  async runningPasswordChanges(): Promise<number> {
+    const rows = await this.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' AND INFO LIKE '/* cdk-kms-secrets-rotation:set-password */%'");
+    return Number(rows[0].n);
+  }
+
+  /** Creates a user that has nothing to do with the secret (same privileges as the secret's user); returns its credentials. */
+  async createBystander(): Promise<{ username: string; password: string }> {
+    const username = `bystander_${this.id}`;
+    const password = randomBytes(16).toString('hex');
+    this.passwordsSeen.add(password);
+    if (this.engine === 'postgres') {
+      await this.admin(`CREATE ROLE ${escapeIdentifier(username)} LOGIN PASSWORD ${escapeLiteral(password)}`);
+    } else {
+      await this.admin("CREATE USER ?@'%' IDENTIFIED BY ?", [username, password]);
+    }
+    return { username, password };
+  }
+
   async userExists(username: string): Promise<boolean> {
     const rows = this.engine === 'postgres'
       ? await this.admin('SELECT 1 FROM pg_roles WHERE rolname = $1', [username])
@@ -657,8 +720,7 @@ export class RotationHarness {
       const masterValue = master === 'not-json' ? 'not json {'
         : JSON.stringify({
           engine: this.engine === 'postgres' ? 'postgres' : 'mariadb',
-          host: this.host,
-          port: this.port,
+          ...(this.options.masterWithoutHost ? {} : { host: this.host, port: this.port }),
           username: this.masterUsername,
           ...(master === 'no-password' ? {} : { password: this.masterPassword }),
         });
@@ -671,7 +733,7 @@ export class RotationHarness {
     }
     const value: DbSecret = {
       engine: this.engine === 'postgres' ? 'postgres' : 'mariadb',
-      host: this.host,
+      host: this.options.attached ? ATTACHMENT_PLACEHOLDER_HOST : this.host,
       port: this.port,
       username: this.username,
       password: this.initialPassword,
@@ -679,12 +741,64 @@ export class RotationHarness {
       ...(this.masterArn ? { masterarn: this.masterArn } : {}),
     };
     // Created without a value so that RotateSecret (which moto needs to report RotationEnabled) stages nothing.
-    const created = await sm.send(new CreateSecretCommand({ Name: base }));
+    // Tagged with the database, as ManagedSecret.addRotation does: the only place the handler takes it from.
+    const created = await sm.send(new CreateSecretCommand({ Name: base, Tags: this.options.withoutPinTags ? undefined : this.pinTags(value) }));
     this.secretArn = created.ARN!;
+    if (this.options.attached) {
+      this.env.ROTATION_PINNED_ENDPOINTS = JSON.stringify({ [this.secretArn]: `${this.host}:${this.port}` });
+    }
     if (this.options.rotationDisabled !== true) {
       await this.enableRotation();
     }
-    await sm.send(new PutSecretValueCommand({ SecretId: this.secretArn, SecretString: JSON.stringify(value), VersionStages: ['AWSCURRENT'] }));
+    await sm.send(new PutSecretValueCommand({
+      SecretId: this.secretArn, SecretString: this.options.rawValue?.(value) ?? JSON.stringify(value), VersionStages: ['AWSCURRENT'],
+    }));
+  }
+
+  /** The tags ManagedSecret.addRotation gives a rotated secret (the database fixed at deploy time). */
+  pinTags(value: DbSecret): Array<{ Key: string; Value: string }> {
+    const tags: Array<{ Key: string; Value: string }> = [
+      { Key: TAGS.engine, Value: value.engine },
+      ...(this.options.attached ? [{ Key: TAGS.endpoint, Value: ENDPOINT_IN_FUNCTION }] : [
+        { Key: TAGS.host, Value: value.host },
+        { Key: TAGS.port, Value: String(value.port) },
+      ]),
+      { Key: TAGS.username, Value: value.username },
+    ];
+    if (value.dbname !== undefined) tags.push({ Key: TAGS.dbname, Value: value.dbname });
+    if (value.masterarn !== undefined) tags.push({ Key: TAGS.masterarn, Value: value.masterarn });
+    return tags.concat(this.options.extraTags ?? []);
+  }
+
+  /**
+   * What Secrets Manager does for an RDS SecretTargetAttachment: a new
+   * AWSCURRENT with the database's host, port and engine, and its identifier.
+   */
+  async attach(): Promise<string> {
+    const current = (await this.getStage('AWSCURRENT'))!;
+    return this.putCurrent({ ...current, host: this.host, port: this.port, dbInstanceIdentifier: `db-${this.id}` });
+  }
+
+  /**
+   * Makes the next invocations see Secrets Manager's rule that a version's
+   * value never changes: a PutSecretValue with a ClientRequestToken already
+   * used (by this harness's invocations) fails with ResourceExistsException,
+   * where moto would replace the value.
+   */
+  emulateImmutableVersions(): void {
+    const used = new Set<string>();
+    this.faults = {
+      ...this.faults,
+      beforeSdk: (command, input) => {
+        const token = input.ClientRequestToken;
+        if (command === 'PutSecretValueCommand' && typeof token === 'string') {
+          if (used.has(token)) {
+            throw Object.assign(new Error(`You can't modify an existing version, you can only create a new version (${token}).`), { name: 'ResourceExistsException' });
+          }
+          used.add(token);
+        }
+      },
+    };
   }
 
   /** RotationEnabled=true in moto: RotateSecret with rules and no Lambda ARN, while the secret has no version. */

@@ -16,7 +16,22 @@ export interface RotationConfig {
   readonly tls: TlsConfig;
   readonly connectTimeoutMs: number;
   readonly statementTimeoutMs: number;
+  /**
+   * Secret ARN -> the endpoint its credentials go to, from
+   * `ROTATION_PINNED_ENDPOINTS` (set by the construct for secrets whose host
+   * is only known after deployment, such as an RDS secret attachment's).
+   * It takes the place of the secret's host and port tags.
+   */
+  readonly pinnedEndpoints: ReadonlyMap<string, PinnedEndpoint>;
 }
+
+export interface PinnedEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The variable that pins endpoints in the function's own configuration: a JSON object, secret ARN -> "host:port". */
+export const PINNED_ENDPOINTS_VARIABLE = 'ROTATION_PINNED_ENDPOINTS';
 
 /** Characters that break connection strings, URLs and shell quoting. */
 export const DEFAULT_EXCLUDE_CHARACTERS = ' "\'\\/@';
@@ -85,6 +100,8 @@ export function loadConfig(env: Env): RotationConfig {
   const connectTimeoutMs = integer(env, 'ROTATION_CONNECT_TIMEOUT_MS', DEFAULT_CONNECT_TIMEOUT_MS, 100, 60_000, problems);
   const statementTimeoutMs = integer(env, 'ROTATION_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 100, 300_000, problems);
 
+  const pinnedEndpoints = endpoints(env, problems);
+
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
@@ -94,7 +111,38 @@ export function loadConfig(env: Env): RotationConfig {
     tls: { required, ca, caFile },
     connectTimeoutMs,
     statementTimeoutMs,
+    pinnedEndpoints,
   };
+}
+
+function endpoints(env: Env, problems: string[]): ReadonlyMap<string, PinnedEndpoint> {
+  const out = new Map<string, PinnedEndpoint>();
+  const raw = env[PINNED_ENDPOINTS_VARIABLE];
+  if (raw === undefined || raw === '') {
+    return out;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push(`${PINNED_ENDPOINTS_VARIABLE} is not JSON (an object: secret ARN -> "host:port")`);
+    return out;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`${PINNED_ENDPOINTS_VARIABLE} is not a JSON object (secret ARN -> "host:port")`);
+    return out;
+  }
+  for (const [arn, value] of Object.entries(parsed as Record<string, unknown>)) {
+    // host:port, the host a DNS name or IPv4 address (RDS endpoints are names); the last colon separates the port.
+    const match = typeof value === 'string' ? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value) : null;
+    const port = match ? Number(match[2]) : NaN;
+    if (!arn.startsWith('arn:') || !match || port < 1 || port > 65535) {
+      problems.push(`${PINNED_ENDPOINTS_VARIABLE} has ${JSON.stringify(arn)}: ${JSON.stringify(value)}, not a secret ARN and "host:port"`);
+      continue;
+    }
+    out.set(arn, { host: match[1], port });
+  }
+  return out;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {

@@ -76,10 +76,11 @@ export interface CloneUserSpec extends UserOptions {
  * - `auth`: the server refused these credentials (wrong password, login disabled, account locked);
  * - `tls`: TLS was required and could not be established or verified (never retried without TLS);
  * - `network`: the server could not be reached in time (down, unreachable, refused);
+ * - `timeout`: a statement did not finish within `ROTATION_STATEMENT_TIMEOUT_MS` (the connection is destroyed);
  * - `sql`: a statement failed;
  * - `other`: anything else.
  */
-export type DbErrorKind = 'auth' | 'tls' | 'network' | 'sql' | 'other';
+export type DbErrorKind = 'auth' | 'tls' | 'network' | 'timeout' | 'sql' | 'other';
 
 /**
  * An error from an adapter. Its message never contains a password (adapters
@@ -106,7 +107,7 @@ export interface EngineAdapter<C = unknown> {
   readonly engines: readonly string[];
   /** Open a connection as `target`. Throws a `DbError`. */
   connect(target: LoginTarget, options: ConnectOptions): Promise<C>;
-  /** Close a connection; never throws. */
+  /** Close a connection within a bounded time (the socket is destroyed if the server does not answer); never throws. */
   close(conn: C): Promise<void>;
   /** Set the password of `username` (the connected user itself, or another user the connected user administers). */
   setPassword(conn: C, username: string, password: string, options?: UserOptions): Promise<void>;
@@ -118,6 +119,12 @@ export interface EngineAdapter<C = unknown> {
    * (additive, idempotent). Called on rotations that reuse an existing user.
    */
   syncPrivileges?(conn: C, spec: Omit<CloneUserSpec, 'password'>): Promise<void>;
+  /**
+   * Optional: cancel the password changes of `username` that an earlier attempt
+   * gave up on (statement timeout) and that are still running on the server,
+   * so that they cannot land later. Returns how many were cancelled.
+   */
+  cancelAbandoned?(conn: C, username: string, options?: UserOptions): Promise<number>;
   /** Log in as `secret` and run a trivial query, checking who we are. Throws a `DbError`. */
   testLogin(secret: LoginTarget, options: ConnectOptions): Promise<void>;
 }
@@ -184,4 +191,25 @@ export function errorMessage(err: unknown): string {
   // Not `instanceof Error`: errors from another realm (node core seen from a sandbox) would fail it.
   const message = (err as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' ? message : String(err);
+}
+
+/** How long a graceful close may take before the socket is destroyed. */
+export const CLOSE_GRACE_MS = 300;
+
+/** Resolves when `graceful` does, or after `ms`, calling `destroy` in that case; never rejects. */
+export async function closeWithin(graceful: () => Promise<unknown>, destroy: () => void, ms = CLOSE_GRACE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>(resolve => {
+    timer = setTimeout(() => resolve('expired'), ms);
+  });
+  const outcome = await Promise.race([graceful().then(() => 'closed' as const, () => 'failed' as const), expired]);
+  clearTimeout(timer);
+  if (outcome !== 'closed') {
+    destroy();
+  }
+}
+
+/** The message of a statement that ran out of time. */
+export function statementTimeoutMessage(what: string, where: string, ms: number): string {
+  return `${what} on ${where} failed: statement timeout (${ms} ms, ROTATION_STATEMENT_TIMEOUT_MS); the connection was closed`;
 }

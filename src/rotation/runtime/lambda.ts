@@ -13,7 +13,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SecretsManagerRotationEvent } from 'aws-lambda';
 import { loadConfig } from './config';
 import { EngineAdapter, errorMessage } from './engine';
-import { rotate, RotationLogger } from './protocol';
+import { rotate, RotationError, RotationLogger } from './protocol';
 
 export const SERVICE_NAME = 'cdk-kms-secrets-rotation';
 
@@ -44,6 +44,40 @@ export function createHandler(engine: EngineAdapter, overrides: HandlerOverrides
       throw err;
     }
     const secrets = overrides.secrets ?? (defaultClient ??= new SecretsManagerClient({}));
-    return rotate(event, { secrets, engine, config, logger: log });
+    const step = rotate(event, { secrets, engine, config, logger: log });
+    const remaining = context?.getRemainingTimeInMillis?.();
+    if (remaining === undefined) {
+      return step;
+    }
+    return withinDeadline(step, remaining - DEADLINE_MARGIN_MS, () => {
+      log.error('rotation step failed', {
+        step: event?.Step,
+        secretArn: event?.SecretId,
+        token: event?.ClientRequestToken,
+        engine: engine.name,
+        outcome: 'failed',
+        errorKind: 'timeout',
+        error: `the step did not finish within the function's timeout (less ${DEADLINE_MARGIN_MS} ms); Secrets Manager retries it`,
+      });
+    });
   };
+}
+
+/** Time kept before Lambda's own timeout so that a step that runs too long still fails with our message. */
+export const DEADLINE_MARGIN_MS = 1_500;
+
+/** `step`, or a RotationError once `ms` have passed (the step's sockets are bounded by their own timeouts). */
+export async function withinDeadline(step: Promise<void>, ms: number, onExpired: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onExpired();
+      reject(new RotationError(`The rotation step did not finish before the function's timeout (${Math.max(0, ms)} ms left at the start, ${DEADLINE_MARGIN_MS} ms kept): a database or Secrets Manager call hung; it is retried.`));
+    }, Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([step, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -7,6 +7,15 @@
  * - Values go through mysql2's client-side escaping (`?` placeholders). The
  *   session's `NO_BACKSLASH_ESCAPES` SQL mode, under which that escaping is
  *   not safe, is switched off for our own connections.
+ * - The certificate must name the host connected to, IP addresses included:
+ *   mysql2 sends no server name for an IP, and Node then checks the
+ *   certificate against "localhost". The socket is opened here and carries
+ *   its host, which Node checks instead (IP SANs for an IP).
+ * - Every statement is bounded by the statement timeout: on timeout the
+ *   socket is destroyed (a graceful close waits for the server). A password
+ *   change given up that way may still be running on the server (waiting for
+ *   a lock): statements that set passwords carry a marker, and the next
+ *   attempt cancels (`KILL QUERY`) any still running before setting again.
  * - Accounts are `'user'@'<userHost>'`, `'%'` unless the secret says otherwise.
  * - Changing one's own password uses `SET PASSWORD` (MariaDB) or
  *   `ALTER USER USER()` (MySQL): MariaDB requires the CREATE USER privilege for
@@ -15,10 +24,11 @@
  *   and gets every grant of the current user (`SHOW GRANTS` replayed with the
  *   grantee replaced), plus its `REQUIRE SSL`/`X509` setting.
  */
+import { connect as tcpConnect, isIP, Socket } from 'net';
 import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
 import {
-  CloneUserSpec, ConnectOptions, DbError, EngineAdapter, errorCode, errorMessage, isNetworkErrorCode, isTlsErrorCode,
-  LoginTarget, tlsFailedMessage, tlsUnsupportedMessage, UserOptions,
+  closeWithin, CloneUserSpec, ConnectOptions, DbError, EngineAdapter, errorCode, errorMessage, isNetworkErrorCode, isTlsErrorCode,
+  LoginTarget, statementTimeoutMessage, tlsFailedMessage, tlsUnsupportedMessage, UserOptions,
 } from './engine';
 
 export interface MysqlConnection {
@@ -31,6 +41,8 @@ export interface MysqlConnection {
 }
 
 const DEFAULT_USER_HOST = '%';
+/** Leads every statement that sets a password, so that an abandoned one can be found in the process list. */
+export const PASSWORD_MARKER = '/* cdk-kms-secrets-rotation:set-password */';
 
 /** errno of "access denied" and "account locked" (MySQL 3118, MariaDB 4151: mysql2 names the latter after an unrelated MySQL error). */
 const AUTH_ERRNOS = new Set([1044, 1045, 1698, 3118, 4151, 1251]);
@@ -46,6 +58,7 @@ export const mysqlEngine: EngineAdapter<MysqlConnection> = {
       conn = await createConnection({
         host: target.host,
         port: target.port,
+        stream: () => socketTo(target.host, target.port),
         user: target.username,
         password: target.password,
         ...(target.dbname !== undefined ? { database: target.dbname } : {}),
@@ -78,13 +91,16 @@ export const mysqlEngine: EngineAdapter<MysqlConnection> = {
         account: { user: account.slice(0, at), host: account.slice(at + 1) },
       };
     } catch (err) {
-      await conn.end().catch(() => conn.destroy());
+      await closeWithin(() => conn.end(), () => conn.destroy());
+      if (errorCode(err) === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+        throw new DbError('timeout', statementTimeoutMessage('starting the session', `MySQL/MariaDB at ${target.host}:${target.port} as '${target.username}'`, options.statementTimeoutMs), 'PROTOCOL_SEQUENCE_TIMEOUT');
+      }
       throw connectError(err, target, options);
     }
   },
 
   async close(c: MysqlConnection): Promise<void> {
-    await c.conn.end().catch(() => c.conn.destroy());
+    await closeWithin(() => c.conn.end(), () => c.conn.destroy());
   },
 
   async setPassword(c: MysqlConnection, username: string, password: string, options?: UserOptions): Promise<void> {
@@ -93,13 +109,28 @@ export const mysqlEngine: EngineAdapter<MysqlConnection> = {
     if (c.account.user === username && c.account.host === host) {
       // One's own password: no privilege needed this way.
       if (c.flavor === 'mariadb') {
-        await run(c, 'SET PASSWORD = PASSWORD(?)', [password], what);
+        await run(c, `${PASSWORD_MARKER} SET PASSWORD = PASSWORD(?)`, [password], what);
       } else {
-        await run(c, 'ALTER USER USER() IDENTIFIED BY ?', [password], what);
+        await run(c, `${PASSWORD_MARKER} ALTER USER USER() IDENTIFIED BY ?`, [password], what);
       }
       return;
     }
-    await run(c, 'ALTER USER ?@? IDENTIFIED BY ?', [username, host, password], what);
+    await run(c, `${PASSWORD_MARKER} ALTER USER ?@? IDENTIFIED BY ?`, [username, host, password], what);
+  },
+
+  async cancelAbandoned(c: MysqlConnection): Promise<number> {
+    // Without the PROCESS privilege a user sees (and may kill) only its own threads: those are the ones that matter
+    // (an abandoned change ran as this same user). INFO holds the statement: it is matched, never read out.
+    const rows = await select(c,
+      "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER = ? AND COMMAND = 'Query' AND LEFT(INFO, ?) = ?",
+      [c.account.user, PASSWORD_MARKER.length, PASSWORD_MARKER], 'looking for abandoned password changes');
+    for (const row of rows) {
+      await run(c, 'KILL QUERY ?', [Number(row.id)], `cancelling an abandoned password change (thread ${Number(row.id)})`).catch((err: unknown) => {
+        // It finished (or was cancelled) meanwhile: ER_NO_SUCH_THREAD.
+        if ((err as DbError).code !== 'ER_NO_SUCH_THREAD') throw err;
+      });
+    }
+    return rows.length;
   },
 
   async userExists(c: MysqlConnection, username: string, options?: UserOptions): Promise<boolean> {
@@ -110,7 +141,7 @@ export const mysqlEngine: EngineAdapter<MysqlConnection> = {
 
   async cloneUser(c: MysqlConnection, spec: CloneUserSpec): Promise<void> {
     const host = spec.userHost ?? DEFAULT_USER_HOST;
-    await run(c, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [spec.to, host, spec.password], `creating '${spec.to}'@'${host}'`);
+    await run(c, `${PASSWORD_MARKER} CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?`, [spec.to, host, spec.password], `creating '${spec.to}'@'${host}'`);
     // IF NOT EXISTS keeps an existing user's password: set it in any case.
     await mysqlEngine.setPassword(c, spec.to, spec.password, { userHost: host });
     await copyPrivileges(c, spec.from, spec.to, host);
@@ -204,11 +235,32 @@ async function run(c: MysqlConnection, sql: string, params: unknown[], what: str
   }
 }
 
+/**
+ * A TCP socket to host:port for mysql2, carrying its host: Node's TLS then
+ * checks the certificate against it (for an IP, its IP SANs) instead of the
+ * "localhost" it falls back to when mysql2 gives no server name (it gives
+ * none for IP addresses).
+ */
+function socketTo(host: string, port: number): Socket {
+  const socket = tcpConnect({ host, port });
+  socket.setNoDelay(true);
+  if (isIP(host) !== 0) {
+    // tls.connect: `servername || host || socket._host || 'localhost'`; net leaves `_host` null for IP addresses.
+    (socket as unknown as { _host: string })._host = host;
+  }
+  return socket;
+}
+
 function statementError(err: unknown, c: MysqlConnection, what: string): DbError {
   const code = errorCode(err);
   const errno = (err as { errno?: number }).errno;
   const where = `${c.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} at ${c.target.host}:${c.target.port} as '${c.target.username}'`;
-  if (isNetworkErrorCode(code) || code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+  if (code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+    // mysql2 gave up waiting; the server may still run the statement. The socket is destroyed (not ended: that waits for the server).
+    c.conn.destroy();
+    return new DbError('timeout', statementTimeoutMessage(what, where, c.statementTimeoutMs), code);
+  }
+  if (isNetworkErrorCode(code)) {
     return new DbError('network', `${what} on ${where} failed: the connection was lost (${code})`, code);
   }
   // mysql2 errors carry the full SQL (`sql`) and parse errors quote it (`near '...'`): never pass either on.

@@ -16,13 +16,14 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'crypto';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import {
-  CloneUserSpec, ConnectOptions, DbError, EngineAdapter, errorCode, errorMessage, isNetworkErrorCode, isTlsErrorCode,
-  LoginTarget, tlsFailedMessage, tlsUnsupportedMessage,
+  closeWithin, CloneUserSpec, ConnectOptions, DbError, EngineAdapter, errorCode, errorMessage, isNetworkErrorCode, isTlsErrorCode,
+  LoginTarget, statementTimeoutMessage, tlsFailedMessage, tlsUnsupportedMessage,
 } from './engine';
 
 export interface PgConnection {
   readonly client: Client;
   readonly target: LoginTarget;
+  readonly statementTimeoutMs: number;
   passwordEncryption?: string;
 }
 
@@ -52,14 +53,14 @@ export const postgresEngine: EngineAdapter<PgConnection> = {
     try {
       await client.connect();
     } catch (err) {
-      await client.end().catch(() => undefined);
+      await closeWithin(() => client.end(), () => destroy(client));
       throw connectError(err, target, options);
     }
-    return { client, target };
+    return { client, target, statementTimeoutMs: options.statementTimeoutMs };
   },
 
   async close(conn: PgConnection): Promise<void> {
-    await conn.client.end().catch(() => undefined);
+    await closeWithin(() => conn.client.end(), () => destroy(conn.client));
   },
 
   async setPassword(conn: PgConnection, username: string, password: string): Promise<void> {
@@ -146,9 +147,21 @@ async function run(conn: PgConnection, sql: string, what: string): Promise<void>
   }
 }
 
+/** Destroys the client's socket (node-postgres has no public API for it). */
+function destroy(client: Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 function statementError(err: unknown, conn: PgConnection, what: string, sensitive: boolean): DbError {
   const code = errorCode(err);
   const where = `PostgreSQL at ${conn.target.host}:${conn.target.port} as "${conn.target.username}"`;
+  // 57014 query_canceled: the server's statement_timeout; "Query read timeout": node-postgres' query_timeout
+  // (the server did not answer at all). The server cancelled the statement in the first case; the socket is
+  // destroyed in both, so that closing never waits for a server that hangs.
+  if (code === '57014' || /Query read timeout/i.test(errorMessage(err))) {
+    destroy(conn.client);
+    return new DbError('timeout', statementTimeoutMessage(what, where, conn.statementTimeoutMs), code ?? 'QUERY_TIMEOUT');
+  }
   if (isNetworkErrorCode(code) || /Connection terminated|timeout/i.test(errorMessage(err))) {
     return new DbError('network', `${what} on ${where} failed: the connection was lost (${code ?? errorMessage(err)})`, code);
   }

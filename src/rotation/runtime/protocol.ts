@@ -20,7 +20,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { RotationConfig } from './config';
 import { ConnectOptions, DbError, DbSecret, EngineAdapter, errorMessage, LoginTarget } from './engine';
+import { replaceMembers } from './json-fields';
 import { generatePassword, passwordSatisfiesPolicy } from './password';
+import { PinnedDatabase, pinnedDatabase, Tag, TAG_PREFIX } from './target';
 
 export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type RotationStep = (typeof STEPS)[number];
@@ -85,6 +87,7 @@ export async function rotate(event: RotationEvent, deps: RotationDeps): Promise<
       token: event.ClientRequestToken,
       arn: event.SecretId,
       versions: {},
+      pin: undefined as unknown as PinnedDatabase,
       redactor,
       fields,
       connect: { tls: deps.config.tls, connectTimeoutMs: deps.config.connectTimeoutMs, statementTimeoutMs: deps.config.statementTimeoutMs },
@@ -114,6 +117,8 @@ interface Run {
   arn: string;
   /** VersionIdsToStages as of the step's DescribeSecret. */
   versions: Record<string, string[]>;
+  /** The database fixed at deploy time (the secret's tags; its endpoint may be in the function's configuration). */
+  pin: PinnedDatabase;
   readonly redactor: Redactor;
   readonly fields: Record<string, unknown>;
   readonly connect: ConnectOptions;
@@ -149,6 +154,11 @@ async function runStep(run: Run): Promise<string> {
       `Version ${run.token} of secret ${run.arn} is neither AWSPENDING nor AWSCURRENT (its stages: ${stages.join(', ') || 'none'}): ` +
       'it belongs to an abandoned or superseded rotation; start a new rotation.');
   }
+  if (run.step !== 'finishSecret') {
+    // finishSecret only moves labels: it sends no credential anywhere.
+    // Keyed by the ARN DescribeSecret returned, never by a value the caller or the secret names.
+    run.pin = pinnedDatabase(run.arn, described.tags, run.deps.config.strategy === 'alternating-users', run.deps.config.pinnedEndpoints.get(run.arn));
+  }
 
   switch (run.step) {
     case 'createSecret':
@@ -166,55 +176,59 @@ async function runStep(run: Run): Promise<string> {
 
 async function createSecret(run: Run): Promise<string> {
   const { config } = run.deps;
-  const current = await readSecret(run, AWSCURRENT, { VersionStage: AWSCURRENT });
-  if (config.strategy === 'alternating-users' && current.masterarn === undefined) {
-    throw new Error(`AWSCURRENT of secret ${run.arn} has no "masterarn" field: the alternating-users strategy needs the ARN of a master user's secret to create and update the other user.`);
-  }
+  const currentText = await readCurrent(run);
+  const current = parseSecret(run, currentText, AWSCURRENT);
+  checkClaims(run, current, AWSCURRENT);
 
   if (run.versions[run.token]?.includes(AWSPENDING)) {
     // A retry (or a concurrent run) of this step already stored the value; Secrets Manager's own
     // pre-registered version has no value yet (GetSecretValue fails with ResourceNotFoundException).
-    const existing = await readOptional(run, AWSPENDING, { VersionId: run.token, VersionStage: AWSPENDING });
+    const existing = await readOptional(run, AWSPENDING, run.token);
     if (existing !== undefined) {
-      parseSecret(run, existing, AWSPENDING);
+      checkClaims(run, parseSecret(run, existing, AWSPENDING), AWSPENDING);
       return 'reused-existing-pending';
     }
   }
 
   const username = config.strategy === 'alternating-users' ? alternateUsername(current.username) : current.username;
-  const stale = await stalePendingPassword(run, current, username);
+  const stale = await stalePendingPassword(run, username);
   const password = stale ?? generatePassword(config.password);
   run.redactor.add(password);
-  const pending: DbSecret = { ...current, username, password };
+  // Only the fields rotation owns change; every other byte of AWSCURRENT is kept (types and spelling included).
+  const pending = replaceMembers(currentText, { username, password });
   try {
     await run.deps.secrets.send(new PutSecretValueCommand({
       SecretId: run.arn,
       ClientRequestToken: run.token,
-      SecretString: JSON.stringify(pending),
+      SecretString: pending,
       VersionStages: [AWSPENDING],
     }));
   } catch (err) {
     // A concurrent createSecret stored a different value under this token first: use that one.
     if (errorName(err) === 'ResourceExistsException') {
-      const existing = await readOptional(run, `version ${run.token}`, { VersionId: run.token });
+      const existing = await readOptional(run, `version ${run.token}`, run.token);
       if (existing !== undefined) {
-        parseSecret(run, existing, AWSPENDING);
+        checkClaims(run, parseSecret(run, existing, AWSPENDING), AWSPENDING);
         return 'reused-concurrent-pending';
       }
     }
     throw sdkError(run, `storing version ${run.token} as AWSPENDING`, err);
   }
+  // A version's value never changes once stored: the next steps need not read it again.
+  remember(run, run.token, pending);
   return stale !== undefined ? 'created-reusing-stale-pending-password' : 'created';
 }
 
 /**
  * The password of an AWSPENDING version left by an earlier rotation that
  * failed after (or during) its setSecret, if it is for the same user and
- * server. That password may already be set in the database (single user: the
- * only one that works): keeping it in the new AWSPENDING version keeps the
- * working credential retrievable and lets setSecret finish.
+ * database and already logs in: then it is the password the database has, and
+ * keeping it staged keeps the working credential retrievable. A stale password
+ * that does not log in is never carried over: anyone who may write the secret
+ * can stage an AWSPENDING version, and the database must never be given a
+ * password that someone chose.
  */
-async function stalePendingPassword(run: Run, current: DbSecret, username: string): Promise<string | undefined> {
+async function stalePendingPassword(run: Run, username: string): Promise<string | undefined> {
   const staleId = Object.keys(run.versions)
     .find(id => id !== run.token && run.versions[id].includes(AWSPENDING) && !run.versions[id].includes(AWSCURRENT));
   if (staleId === undefined) {
@@ -222,31 +236,38 @@ async function stalePendingPassword(run: Run, current: DbSecret, username: strin
   }
   let stale: DbSecret;
   try {
-    stale = await readSecret(run, `AWSPENDING (stale version ${staleId})`, { VersionId: staleId, VersionStage: AWSPENDING });
+    stale = parseSecret(run, await readValue(run, `AWSPENDING (stale version ${staleId})`, staleId), `AWSPENDING (stale version ${staleId})`);
+    checkClaims(run, stale, `AWSPENDING (stale version ${staleId})`);
   } catch (err) {
-    run.deps.logger.warn('stale AWSPENDING version is unreadable; generating a new password', { ...run.fields, staleVersion: staleId, error: run.redactor.redact(errorMessage(err)) });
+    run.deps.logger.warn('stale AWSPENDING version is unreadable or not for this database; generating a new password', { ...run.fields, staleVersion: staleId, error: run.redactor.redact(errorMessage(err)) });
     return undefined;
   }
-  const reusable = stale.username === username && targetMismatch(stale, current) === undefined
-    && passwordSatisfiesPolicy(stale.password, run.deps.config.password);
-  if (!reusable) {
-    run.deps.logger.info('stale AWSPENDING version is for another user, server or password policy; generating a new password', { ...run.fields, staleVersion: staleId });
+  if (stale.username !== username || !passwordSatisfiesPolicy(stale.password, run.deps.config.password)) {
+    run.deps.logger.info('stale AWSPENDING version is for another user or password policy; generating a new password', { ...run.fields, staleVersion: staleId });
     return undefined;
   }
-  run.deps.logger.info('reusing the password of the stale AWSPENDING version (it may already be set in the database)', { ...run.fields, staleVersion: staleId });
+  try {
+    await run.deps.engine.testLogin(at(run, stale), run.connect);
+  } catch (err) {
+    run.deps.logger.info('stale AWSPENDING password does not log in; generating a new password', { ...run.fields, staleVersion: staleId, error: run.redactor.redact(errorMessage(err)) });
+    return undefined;
+  }
+  run.deps.logger.info('reusing the password of the stale AWSPENDING version (it is the one the database has)', { ...run.fields, staleVersion: staleId });
   return stale.password;
 }
 
 // --- setSecret -------------------------------------------------------------
 
 async function setSecret(run: Run): Promise<string> {
-  const current = await readSecret(run, AWSCURRENT, { VersionStage: AWSCURRENT });
-  const pending = await readSecret(run, AWSPENDING, { VersionId: run.token, VersionStage: AWSPENDING });
-  checkPending(run, current, pending);
+  const current = parseSecret(run, await readCurrent(run), AWSCURRENT);
+  const pending = await readSecret(run, AWSPENDING, run.token);
+  checkClaims(run, current, AWSCURRENT);
+  checkClaims(run, pending, AWSPENDING);
+  checkPendingUser(run, current, pending);
 
   let pendingFailure: string;
   try {
-    await run.deps.engine.testLogin(pending, run.connect);
+    await run.deps.engine.testLogin(at(run, pending), run.connect);
     return 'already-set';
   } catch (err) {
     if (!(err instanceof DbError && err.kind === 'auth')) {
@@ -257,111 +278,142 @@ async function setSecret(run: Run): Promise<string> {
 
   return run.deps.config.strategy === 'single-user'
     ? setSingleUser(run, current, pending, pendingFailure)
-    : setAlternatingUsers(run, current, pending);
+    : setAlternatingUsers(run, current, pending, pendingFailure);
+}
+
+/** AWSPREVIOUS, when it exists, is valid, and is for `username`; else undefined. */
+async function previousOf(run: Run, username: string, password: string): Promise<DbSecret | undefined> {
+  const id = Object.keys(run.versions).find(v => run.versions[v].includes(AWSPREVIOUS));
+  if (id === undefined) {
+    return undefined;
+  }
+  try {
+    const previous = await readSecret(run, AWSPREVIOUS, id);
+    checkClaims(run, previous, AWSPREVIOUS);
+    return previous.username === username && previous.password !== password ? previous : undefined;
+  } catch (err) {
+    run.deps.logger.warn(`ignoring ${AWSPREVIOUS}`, { ...run.fields, error: run.redactor.redact(errorMessage(err)) });
+    return undefined;
+  }
 }
 
 async function setSingleUser(run: Run, current: DbSecret, pending: DbSecret, pendingFailure: string): Promise<string> {
   const { engine } = run.deps;
   // If an earlier rotation failed after changing the password but before finishSecret, the
   // database may still have the AWSPREVIOUS password (after a manual relabelling) or the pending one (checked above).
-  const candidates: Array<[string, DbSecret]> = [[AWSCURRENT, current]];
-  const previous = await readOptionalSecret(run, AWSPREVIOUS);
-  if (previous !== undefined && previous.username === current.username && targetMismatch(previous, current) === undefined
-    && previous.password !== current.password) {
-    candidates.push([AWSPREVIOUS, previous]);
-  }
+  const labels = [AWSCURRENT];
   const failures = [`${AWSPENDING}: ${pendingFailure}`];
-  for (const [label, credentials] of candidates) {
+  let candidate: DbSecret | undefined = current;
+  let label = AWSCURRENT;
+  while (candidate !== undefined) {
     let conn: unknown;
     try {
-      conn = await engine.connect(credentials, run.connect);
+      conn = await engine.connect(at(run, candidate), run.connect);
     } catch (err) {
-      if (err instanceof DbError && err.kind === 'auth') {
-        failures.push(`${label}: ${err.message}`);
-        continue;
+      if (!(err instanceof DbError && err.kind === 'auth')) {
+        throw withContext(`setSecret cannot connect with the ${label} credentials`, err);
       }
-      throw withContext(`setSecret cannot connect with the ${label} credentials`, err);
+      failures.push(`${label}: ${err.message}`);
+      if (label !== AWSCURRENT) break;
+      candidate = await previousOf(run, current.username, current.password);
+      label = AWSPREVIOUS;
+      if (candidate !== undefined) labels.push(AWSPREVIOUS);
+      continue;
     }
     try {
       if (label !== AWSCURRENT) {
         run.deps.logger.warn(`the ${AWSCURRENT} password does not work; logged in with ${label}`, { ...run.fields });
       }
-      await setAndConfirm(run, pending, password => engine.setPassword(conn, pending.username, password, { userHost: pending.userHost }));
+      await reconcile(run, conn, pending.username);
+      await engine.setPassword(conn, pending.username, pending.password, { userHost: run.pin.userHost });
     } finally {
       await engine.close(conn);
     }
     return label === AWSCURRENT ? 'password-set' : `password-set (logged in with ${label})`;
   }
   throw new Error(
-    `setSecret cannot log in as "${current.username}" with the ${candidates.map(c => c[0]).join(', ')} or ${AWSPENDING} password, ` +
+    `setSecret cannot log in as "${current.username}" with the ${labels.join(', ')} or ${AWSPENDING} password, ` +
     `so it cannot change the password: ${failures.join('; ')}`);
 }
 
-async function setAlternatingUsers(run: Run, current: DbSecret, pending: DbSecret): Promise<string> {
+/**
+ * Alternating users: before the master's rights are used, the user whose
+ * privileges the other user gets must prove itself: AWSCURRENT's credentials
+ * log in (or AWSPREVIOUS's, for the same user, when AWSCURRENT's password was
+ * overwritten). A value that names a user but cannot log in as it changes nothing.
+ */
+async function proveCurrentUser(run: Run, current: DbSecret): Promise<void> {
+  const failures: string[] = [];
+  for (const [label, load] of [
+    [AWSCURRENT, async () => current],
+    [AWSPREVIOUS, async () => previousOf(run, current.username, current.password)],
+  ] as const) {
+    const candidate = await load();
+    if (candidate === undefined) continue;
+    try {
+      await run.deps.engine.testLogin(at(run, candidate), run.connect);
+      if (label !== AWSCURRENT) {
+        run.deps.logger.warn(`the ${AWSCURRENT} password does not work; ${label} proved the user`, { ...run.fields });
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof DbError && err.kind === 'auth')) {
+        throw withContext(`setSecret cannot check the ${label} credentials of "${current.username}"`, err);
+      }
+      failures.push(`${label}: ${err.message}`);
+    }
+  }
+  throw new Error(
+    `setSecret: the credentials of "${current.username}" in AWSCURRENT (and AWSPREVIOUS) do not log in, so nothing proves that ` +
+    `user's credentials belong to secret ${run.arn}; refusing to use the master user's rights: ${failures.join('; ')}`);
+}
+
+async function setAlternatingUsers(run: Run, current: DbSecret, pending: DbSecret, _pendingFailure: string): Promise<string> {
   const { engine } = run.deps;
+  await proveCurrentUser(run, current);
   const master = await readMaster(run, current, pending);
   let conn: unknown;
   try {
     conn = await engine.connect(master, run.connect);
   } catch (err) {
-    throw withContext(`setSecret cannot log in as the master user "${master.username}" (secret ${current.masterarn})`, err);
+    throw withContext(`setSecret cannot log in as the master user "${master.username}" (secret ${run.pin.masterArn})`, err);
   }
   try {
-    const user = { userHost: pending.userHost };
+    const user = { userHost: run.pin.userHost };
+    await reconcile(run, conn, pending.username);
     if (await engine.userExists(conn, pending.username, user)) {
-      await setAndConfirm(run, pending, password => engine.setPassword(conn, pending.username, password, user));
+      await engine.setPassword(conn, pending.username, pending.password, user);
       await engine.syncPrivileges?.(conn, { from: current.username, to: pending.username, ...user });
       return 'password-set';
     }
-    let first = true;
-    await setAndConfirm(run, pending, async password => {
-      if (first) {
-        first = false;
-        await engine.cloneUser(conn, { from: current.username, to: pending.username, password, ...user });
-      } else {
-        await engine.setPassword(conn, pending.username, password, user);
-      }
-    });
+    await engine.cloneUser(conn, { from: current.username, to: pending.username, password: pending.password, ...user });
     return 'user-cloned';
   } finally {
     await engine.close(conn);
   }
 }
 
-/**
- * Sets the pending password, then re-reads version <token>: if a concurrent
- * createSecret replaced its value meanwhile (Secrets Manager forbids that;
- * moto, used by the tests, allows it), the database follows the stored value.
- */
-async function setAndConfirm(run: Run, pending: DbSecret, set: (password: string) => Promise<void>): Promise<void> {
-  let password = pending.password;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    await set(password);
-    const stored = await readSecret(run, `version ${run.token}`, { VersionId: run.token });
-    if (stored.password === password) {
-      return;
-    }
-    password = stored.password;
+/** Cancels password changes an earlier, timed-out attempt left running on the server (engines that can). */
+async function reconcile(run: Run, conn: unknown, username: string): Promise<void> {
+  const cancelled = await run.deps.engine.cancelAbandoned?.(conn, username, { userHost: run.pin.userHost }) ?? 0;
+  if (cancelled > 0) {
+    run.deps.logger.warn('cancelled password changes left running by an earlier timed-out attempt', { ...run.fields, cancelled });
   }
-  throw new Error(`setSecret: the value of version ${run.token} keeps changing while its password is being set; retry.`);
 }
 
-/** The master user's credentials (alternating users), checked to be for the same server. */
+/** The master user's credentials (alternating users), from the master secret fixed at deploy time. */
 async function readMaster(run: Run, current: DbSecret, pending: DbSecret): Promise<LoginTarget> {
-  const masterArn = current.masterarn;
-  if (masterArn === undefined) {
-    throw new Error(`AWSCURRENT of secret ${run.arn} has no "masterarn" field: the alternating-users strategy needs the ARN of a master user's secret.`);
-  }
+  const masterArn = run.pin.masterArn!;
   let value: string | undefined;
   try {
     value = (await run.deps.secrets.send(new GetSecretValueCommand({ SecretId: masterArn, VersionStage: AWSCURRENT }))).SecretString;
   } catch (err) {
     throw new Error(
-      `The master secret ${masterArn} (field "masterarn" of secret ${run.arn}) cannot be read: ${errorName(err)}: ${errorMessage(err)}. ` +
+      `The master secret ${masterArn} (of secret ${run.arn}) cannot be read: ${errorName(err)}: ${errorMessage(err)}. ` +
       'The alternating-users strategy logs in as that user to create and update users: check that the secret exists and that ' +
       'the rotation function may read it (secretsmanager:GetSecretValue, and kms:Decrypt on its key).');
   }
-  const bad = (problem: string) => new Error(`The master secret ${masterArn} (field "masterarn" of secret ${run.arn}) ${problem}.`);
+  const bad = (problem: string) => new Error(`The master secret ${masterArn} (of secret ${run.arn}) ${problem}.`);
   if (value === undefined) {
     throw bad('has no SecretString');
   }
@@ -378,32 +430,32 @@ async function readMaster(run: Run, current: DbSecret, pending: DbSecret): Promi
   if (!nonEmptyString(raw.username) || !nonEmptyString(raw.password)) {
     throw bad('needs non-empty string fields "username" and "password"');
   }
-  if (raw.host !== undefined && (typeof raw.host !== 'string' || raw.host.toLowerCase() !== current.host.toLowerCase())) {
-    throw bad(`is for host ${String(raw.host)}, but the secret being rotated is for ${current.host}; refusing to log in elsewhere`);
+  // An RDS-managed master secret has no host or port: the database fixed at deploy time is used in any case.
+  if (raw.host !== undefined && (typeof raw.host !== 'string' || raw.host.toLowerCase() !== run.pin.host.toLowerCase())) {
+    throw bad(`is for host ${String(raw.host)}, but the secret being rotated belongs to ${run.pin.host} (fixed at deploy time); refusing to log in elsewhere`);
   }
-  if (raw.port !== undefined && Number(raw.port) !== current.port) {
-    throw bad(`is for port ${String(raw.port)}, but the secret being rotated is for ${current.port}`);
+  if (raw.port !== undefined && Number(raw.port) !== run.pin.port) {
+    throw bad(`is for port ${String(raw.port)}, but the secret being rotated belongs to port ${run.pin.port} (fixed at deploy time)`);
   }
   if (raw.username === pending.username || raw.username === current.username) {
     throw bad(`is for user "${raw.username}", one of the two rotated users; the master user must be another user`);
   }
   return {
-    host: current.host,
-    port: current.port,
+    host: run.pin.host,
+    port: run.pin.port,
     username: raw.username,
     password: raw.password,
-    dbname: typeof raw.dbname === 'string' && raw.dbname !== '' ? raw.dbname : current.dbname,
+    dbname: typeof raw.dbname === 'string' && raw.dbname !== '' ? raw.dbname : run.pin.dbname,
   };
 }
 
 // --- testSecret ------------------------------------------------------------
 
 async function testSecret(run: Run): Promise<string> {
-  const current = await readSecret(run, AWSCURRENT, { VersionStage: AWSCURRENT });
-  const pending = await readSecret(run, AWSPENDING, { VersionId: run.token, VersionStage: AWSPENDING });
-  checkPending(run, current, pending);
+  const pending = await readSecret(run, AWSPENDING, run.token);
+  checkClaims(run, pending, AWSPENDING);
   try {
-    await run.deps.engine.testLogin(pending, run.connect);
+    await run.deps.engine.testLogin(at(run, pending), run.connect);
   } catch (err) {
     throw withContext(`testSecret: the AWSPENDING credentials of "${pending.username}" do not work`, err);
   }
@@ -449,41 +501,103 @@ async function removePending(run: Run): Promise<void> {
 
 // --- Secrets Manager access --------------------------------------------------
 
-async function describe(run: Run): Promise<{ arn: string; rotationEnabled: boolean; versions: Record<string, string[]> }> {
+interface Described {
+  readonly arn: string;
+  readonly rotationEnabled: boolean;
+  readonly versions: Record<string, string[]>;
+  readonly tags?: Tag[];
+}
+
+async function describe(run: Run): Promise<Described> {
   try {
     const out = await run.deps.secrets.send(new DescribeSecretCommand({ SecretId: run.arn }));
     return {
       arn: out.ARN ?? run.arn,
       rotationEnabled: out.RotationEnabled === true,
       versions: Object.fromEntries(Object.entries(out.VersionIdsToStages ?? {}).map(([id, stages]) => [id, stages ?? []])),
+      tags: out.Tags,
     };
   } catch (err) {
     throw sdkError(run, 'DescribeSecret', err);
   }
 }
 
-interface VersionSelector {
-  readonly VersionId?: string;
-  readonly VersionStage?: string;
-}
-
-async function readValue(run: Run, label: string, selector: VersionSelector): Promise<string> {
+/**
+ * The value of AWSCURRENT: the version DescribeSecret names (read once per
+ * container); if it names none or several (moto can), whatever GetSecretValue
+ * calls AWSCURRENT, uncached.
+ */
+async function readCurrent(run: Run): Promise<string> {
+  const ids = Object.keys(run.versions).filter(v => run.versions[v].includes(AWSCURRENT));
+  if (ids.length === 1) {
+    return readValue(run, AWSCURRENT, ids[0]);
+  }
   let value: string | undefined;
   try {
-    value = (await run.deps.secrets.send(new GetSecretValueCommand({ SecretId: run.arn, ...selector }))).SecretString;
+    value = (await run.deps.secrets.send(new GetSecretValueCommand({ SecretId: run.arn, VersionStage: AWSCURRENT }))).SecretString;
+  } catch (err) {
+    throw sdkError(run, `reading ${AWSCURRENT}`, err);
+  }
+  if (value === undefined) {
+    throw new Error(`${AWSCURRENT} of secret ${run.arn} has no SecretString (binary secrets cannot be rotated by this function).`);
+  }
+  return value;
+}
+
+/**
+ * Values of versions already read by this container. A version's value never
+ * changes in Secrets Manager (a different value for an existing version is
+ * refused with ResourceExistsException), so a version is read once per warm
+ * container, whichever step needs it next. Bounded; entries of other secrets
+ * are never returned (the key includes the ARN).
+ */
+const VALUE_CACHE_SIZE = 32;
+const valueCache = new Map<string, string>();
+
+function remember(run: Run, versionId: string, value: string): void {
+  valueCache.delete(`${run.arn}\n${versionId}`);
+  valueCache.set(`${run.arn}\n${versionId}`, value);
+  while (valueCache.size > VALUE_CACHE_SIZE) {
+    valueCache.delete(valueCache.keys().next().value as string);
+  }
+}
+
+/** Forgets every cached version value (for tests that change a stored version's value, which only moto allows). */
+export function clearValueCache(): void {
+  valueCache.clear();
+}
+
+async function readValue(run: Run, label: string, versionId: string): Promise<string> {
+  const cached = valueCache.get(`${run.arn}\n${versionId}`);
+  if (cached !== undefined) {
+    run.redactor.add(passwordOf(cached));
+    return cached;
+  }
+  let value: string | undefined;
+  try {
+    value = (await run.deps.secrets.send(new GetSecretValueCommand({ SecretId: run.arn, VersionId: versionId }))).SecretString;
   } catch (err) {
     throw sdkError(run, `reading ${label}`, err);
   }
   if (value === undefined) {
     throw new Error(`${label} of secret ${run.arn} has no SecretString (binary secrets cannot be rotated by this function).`);
   }
+  remember(run, versionId, value);
   return value;
 }
 
-/** A value, or undefined when that version/stage does not exist or has no value yet. */
-async function readOptional(run: Run, label: string, selector: VersionSelector): Promise<string | undefined> {
+function passwordOf(value: string): unknown {
   try {
-    return await readValue(run, label, selector);
+    return (JSON.parse(value) as { password?: unknown }).password;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A value, or undefined when that version does not exist or has no value yet. */
+async function readOptional(run: Run, label: string, versionId: string): Promise<string | undefined> {
+  try {
+    return await readValue(run, label, versionId);
   } catch (err) {
     const name = errorName((err as { cause?: unknown }).cause);
     if (name === 'ResourceNotFoundException' || name === 'SecretHasNoValueException') {
@@ -493,22 +607,8 @@ async function readOptional(run: Run, label: string, selector: VersionSelector):
   }
 }
 
-async function readSecret(run: Run, label: string, selector: VersionSelector): Promise<DbSecret> {
-  return parseSecret(run, await readValue(run, label, selector), label);
-}
-
-/** AWSPREVIOUS etc. if present and valid; a broken optional version is only logged. */
-async function readOptionalSecret(run: Run, stage: string): Promise<DbSecret | undefined> {
-  const value = await readOptional(run, stage, { VersionStage: stage });
-  if (value === undefined) {
-    return undefined;
-  }
-  try {
-    return parseSecret(run, value, stage);
-  } catch (err) {
-    run.deps.logger.warn(`ignoring ${stage}`, { ...run.fields, error: run.redactor.redact(errorMessage(err)) });
-    return undefined;
-  }
+async function readSecret(run: Run, label: string, versionId: string): Promise<DbSecret> {
+  return parseSecret(run, await readValue(run, label, versionId), label);
 }
 
 function parseSecret(run: Run, value: string, label: string): DbSecret {
@@ -548,22 +648,42 @@ function parseSecret(run: Run, value: string, label: string): DbSecret {
   return { ...raw, port } as DbSecret;
 }
 
-/** Why `other` does not point at the same database as `current`, or undefined. */
-function targetMismatch(other: DbSecret, current: DbSecret): string | undefined {
-  const where = (s: DbSecret) => `${s.host}:${s.port}/${s.dbname ?? '(default database)'}${s.userHost !== undefined ? ` (user host ${s.userHost})` : ''}`;
-  const same = other.host.toLowerCase() === current.host.toLowerCase()
-    && other.port === current.port
-    && other.dbname === current.dbname
-    && other.userHost === current.userHost;
-  return same ? undefined : `${where(other)} instead of ${where(current)}`;
+/** Where a credential goes: always the database fixed at deploy time, never the host or port the value names. */
+function at(run: Run, secret: DbSecret): LoginTarget {
+  return { host: run.pin.host, port: run.pin.port, dbname: run.pin.dbname, username: secret.username, password: secret.password };
 }
 
-/** The pending version must be for the same database, and for the user this strategy rotates. */
-function checkPending(run: Run, current: DbSecret, pending: DbSecret): void {
-  const mismatch = targetMismatch(pending, current);
-  if (mismatch !== undefined) {
-    throw new Error(`AWSPENDING of secret ${run.arn} points at ${mismatch} (AWSCURRENT); refusing to use credentials for another server or database.`);
+/**
+ * The claims of a version (engine, host, port, dbname, user, master secret,
+ * MySQL user host) must be those fixed at deploy time: a version that names
+ * another database or user is refused before any credential is used.
+ */
+function checkClaims(run: Run, secret: DbSecret, label: string): void {
+  const { pin } = run;
+  const problems: string[] = [];
+  const differ = (field: string, claimed: unknown, pinned: unknown) =>
+    problems.push(`"${field}" is ${claimed === undefined ? 'absent' : JSON.stringify(claimed)} instead of ${pinned === undefined ? 'absent' : JSON.stringify(pinned)}`);
+  if (secret.engine.toLowerCase() !== pin.engine) differ('engine', secret.engine, pin.engine);
+  if (secret.host.toLowerCase() !== pin.host.toLowerCase()) differ('host', secret.host, pin.host);
+  if (secret.port !== pin.port) differ('port', secret.port, pin.port);
+  if (secret.dbname !== pin.dbname) differ('dbname', secret.dbname, pin.dbname);
+  if ((secret.userHost ?? '%') !== (pin.userHost ?? '%')) differ('userHost', secret.userHost, pin.userHost);
+  const users = run.deps.config.strategy === 'alternating-users' ? [pin.username, alternateUsername(pin.username)] : [pin.username];
+  if (!users.includes(secret.username)) {
+    problems.push(`"username" is ${JSON.stringify(secret.username)}, not ${users.map(u => JSON.stringify(u)).join(' or ')}`);
   }
+  if (run.deps.config.strategy === 'alternating-users' && secret.masterarn !== undefined && secret.masterarn !== pin.masterArn) {
+    differ('masterarn', secret.masterarn, pin.masterArn);
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `${label} of secret ${run.arn} does not match the database fixed at deploy time (the secret's ${TAG_PREFIX}* tags): ` +
+      `${problems.join('; ')}. Refusing to use any credential: a change of database, server or user is a new deployment, not a new secret value.`);
+  }
+}
+
+/** The pending version must be for the user this strategy rotates. */
+function checkPendingUser(run: Run, current: DbSecret, pending: DbSecret): void {
   const expected = run.deps.config.strategy === 'alternating-users' ? alternateUsername(current.username) : current.username;
   if (pending.username !== expected) {
     throw new Error(`AWSPENDING of secret ${run.arn} is for user "${pending.username}", but the ${run.deps.config.strategy} strategy expects "${expected}".`);

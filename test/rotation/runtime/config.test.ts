@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       tls: { required: true, ca: undefined, caFile: undefined },
       connectTimeoutMs: 5000,
       statementTimeoutMs: 15000,
+      pinnedEndpoints: new Map(),
     });
     expect(DEFAULT_EXCLUDE_CHARACTERS).toBe(' "\'\\/@');
   });
@@ -46,6 +47,15 @@ describe('loadConfig', () => {
     expect(config.password).toMatchObject({ length: 64, excludeCharacters: '', excludePunctuation: true, requireEachIncludedType: false });
     expect(config.tls).toEqual({ required: false, caFile, ca: expect.stringContaining('BEGIN CERTIFICATE') });
     expect(config.connectTimeoutMs).toBe(2500);
+  });
+
+  test('ROTATION_PINNED_ENDPOINTS: secret ARN -> host and port', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-AbCdEf';
+    const config = loadConfig({
+      ROTATION_STRATEGY: 'single-user',
+      ROTATION_PINNED_ENDPOINTS: JSON.stringify({ [arn]: 'db.abc123.eu-west-1.rds.amazonaws.com:5432' }),
+    });
+    expect([...config.pinnedEndpoints]).toEqual([[arn, { host: 'db.abc123.eu-west-1.rds.amazonaws.com', port: 5432 }]]);
   });
 
   test('reports every problem at once, naming the variable', () => {
@@ -80,6 +90,11 @@ describe('loadConfig', () => {
       'The password policy allows no character at all'],
     [{ ROTATION_EXCLUDE_UPPERCASE: 'true', ROTATION_EXCLUDE_LOWERCASE: 'true', ROTATION_EXCLUDE_PUNCTUATION: 'true', ROTATION_EXCLUDE_CHARACTERS: '01234' },
       'the password policy leaves only 5 usable characters'],
+    [{ ROTATION_PINNED_ENDPOINTS: '{' }, 'ROTATION_PINNED_ENDPOINTS is not JSON'],
+    [{ ROTATION_PINNED_ENDPOINTS: '["a"]' }, 'ROTATION_PINNED_ENDPOINTS is not a JSON object'],
+    [{ ROTATION_PINNED_ENDPOINTS: '{"arn:aws:secretsmanager:x":"db:99999"}' }, 'ROTATION_PINNED_ENDPOINTS has "arn:aws:secretsmanager:x": "db:99999", not a secret ARN and "host:port"'],
+    [{ ROTATION_PINNED_ENDPOINTS: '{"arn:aws:secretsmanager:x":"db"}' }, 'ROTATION_PINNED_ENDPOINTS has "arn:aws:secretsmanager:x": "db", not a secret ARN and "host:port"'],
+    [{ ROTATION_PINNED_ENDPOINTS: '{"db":"db:5432"}' }, 'ROTATION_PINNED_ENDPOINTS has "db": "db:5432", not a secret ARN and "host:port"'],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig({ ROTATION_STRATEGY: 'single-user', ...env } as Record<string, string>)).toThrow(message);
   });

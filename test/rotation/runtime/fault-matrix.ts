@@ -13,11 +13,14 @@
  * each case ends with `assertConverged` and a check that no password leaked
  * into the logs or error messages.
  */
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { DbError } from '../../../src/rotation/runtime/engine';
+import { randomUUID } from 'crypto';
+import { AddressInfo, createServer, Server } from 'net';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DbError, DbSecret } from '../../../src/rotation/runtime/engine';
+import { clearValueCache } from '../../../src/rotation/runtime/protocol';
 import {
-  captureRotationLogs, EngineName, HarnessOptions, RotationFailed, RotationHarness, rotationLogs, secretsClient, SimulatedCrash, Snapshot, STEPS,
-  STRATEGIES, Strategy,
+  ATTACHMENT_PLACEHOLDER_HOST, captureRotationLogs, EngineName, HarnessOptions, RotationFailed, RotationHarness, rotationLogs, secretsClient,
+  SimulatedCrash, Snapshot, STEPS, STRATEGIES, Strategy,
 } from '../../support/rotation-harness';
 
 const NASTY = 'o\'brien "x"\\ ü;--\'; DROP TABLE items; --';
@@ -129,9 +132,16 @@ export function defineFaultMatrix(engine: EngineName): void {
             expect(stagesOf(end, stale)).toEqual(['AWSPREVIOUS']);
             expect(end.current.username).toBe(h.username); // alternating: flipped back
           } else {
-            // The abandoned version lost AWSPENDING; its password (maybe already set in the database) was carried over.
+            // The abandoned version lost AWSPENDING. Its password was carried over if it was already set in the
+            // database (it logs in); after a crash before setSecret it was not, and a new one is generated: a
+            // staged password is never set unless it is the database's already (anyone who may write could stage one).
             expect(stagesOf(end, stale)).toEqual([]);
-            expect(end.current.password).toBe(mid.pending!.password);
+            if (step === 'createSecret') {
+              expect(mid.pendingLogsIn).toBe(false);
+              expect(end.current.password).not.toBe(mid.pending!.password);
+            } else {
+              expect(end.current.password).toBe(mid.pending!.password);
+            }
             expect(end.current.username).toBe(alternating ? h.cloneUsername : h.username);
           }
         });
@@ -210,6 +220,7 @@ export function defineFaultMatrix(engine: EngineName): void {
           // Mid-race snapshots are not meaningful (moto lets the two createSecrets overwrite each other's value).
           h.checkInvariant = false;
           const token = '11111111-0000-4000-8000-' + h.id.padStart(12, '0');
+          h.emulateImmutableVersions(); // moto lets the second PutSecretValue replace the first one's value; Secrets Manager refuses it
           const results = await Promise.allSettled([h.rotate({ token, maxAttempts: 5 }), h.rotate({ token, maxAttempts: 5 })]);
           expect(results.map(r => r.status)).toEqual(['fulfilled', 'fulfilled']);
           const end = await h.assertConverged(token);
@@ -338,6 +349,68 @@ export function defineFaultMatrix(engine: EngineName): void {
     });
 
     describe('protocol rules', () => {
+      test('a password change waiting on a lock longer than ROTATION_STATEMENT_TIMEOUT_MS: the step fails in time with "statement timeout", the next attempt reconciles', async () => {
+        await withHarness({ engine, strategy: 'single-user', env: { ROTATION_STATEMENT_TIMEOUT_MS: '1000', ROTATION_CONNECT_TIMEOUT_MS: '1000' } }, async (h) => {
+          const release = await h.holdPasswordLock(h.username);
+          let released = false;
+          const attempts: number[] = [];
+          let started = 0;
+          try {
+            const run = await h.rotate({
+              maxAttempts: 4,
+              beforeStep: (step) => { if (step === 'setSecret') started = Date.now(); },
+              afterFailure: async (step, attempt) => {
+                expect(step).toBe('setSecret');
+                attempts.push(Date.now() - started);
+                if (engine === 'mysql' && attempt === 1) {
+                  // The abandoned change is still waiting on the server: it would land later.
+                  expect(await h.runningPasswordChanges()).toBe(1);
+                }
+                if (attempt === 2) {
+                  await release();
+                  released = true;
+                }
+                started = Date.now();
+              },
+            });
+            expect(run.failures).toHaveLength(2);
+            for (const failure of run.failures) {
+              expect(failure).toMatch(/^setSecret#\d: setting the password of .* failed: statement timeout \(1000 ms, ROTATION_STATEMENT_TIMEOUT_MS\); the connection was closed$/);
+            }
+            // Bounded by the statement timeout (1 s), plus the logins before it; never the server's pace.
+            for (const ms of attempts) expect(ms).toBeLessThan(3500);
+            const logged = rotationLogs().filter(l => l.includes(run.token) && l.includes('"outcome":"failed"'));
+            expect(logged.map(l => JSON.parse(l).errorKind)).toEqual(['timeout', 'timeout']);
+            if (engine === 'mysql') {
+              // The second attempt cancelled the change the first one gave up on.
+              expect(rotationLogs().some(l => l.includes(run.token) && l.includes('cancelled password changes left running by an earlier timed-out attempt'))).toBe(true);
+              expect(await h.runningPasswordChanges()).toBe(0);
+            }
+            await h.assertConverged(run.token);
+          } finally {
+            if (!released) await release();
+          }
+        });
+      });
+
+      test('fields rotation does not own are kept byte for byte, types included (a numeric-string port stays a string)', async () => {
+        await withHarness({
+          engine,
+          strategy: 'single-user',
+          rawValue: v => `{"engine": "${v.engine}", "host": "${v.host}", "port": "${v.port}", "username": ${JSON.stringify(v.username)}, "password": ${JSON.stringify(v.password)}, "dbname": "${v.dbname}", "note": 1.50, "tags": {"team": ["a", "\\u00fc"]}}`,
+        }, async (h) => {
+          const run = await h.rotate();
+          await h.assertConverged(run.token);
+          const out = await secretsClient().send(new GetSecretValueCommand({ SecretId: h.secretArn, VersionStage: 'AWSCURRENT' }));
+          const text = out.SecretString!;
+          expect(text).toContain(`"port": "${h.port}",`);
+          expect(text).toContain('"note": 1.50, "tags": {"team": ["a", "\\u00fc"]}}');
+          expect(text.replace(/"password": "(?:[^"\\]|\\.)*"/, '"password": "*"')).toBe(
+            `{"engine": "postgres", "host": "${h.host}", "port": "${h.port}", "username": "${h.username}", "password": "*", "dbname": "${h.dbname}", "note": 1.50, "tags": {"team": ["a", "\\u00fc"]}}`
+              .replace('"postgres"', engine === 'postgres' ? '"postgres"' : '"mariadb"'));
+        });
+      });
+
       test('a token that is already AWSCURRENT returns early at every step', async () => {
         await withHarness({ engine, strategy: 'single-user' }, async (h) => {
           const run = await h.rotate();
@@ -400,7 +473,9 @@ export function defineFaultMatrix(engine: EngineName): void {
           await secretsClient().send(new PutSecretValueCommand({
             SecretId: h.secretArn, ClientRequestToken: token, SecretString: JSON.stringify({ ...pending, host: 'db.elsewhere.example' }), VersionStages: ['AWSPENDING'],
           }));
-          await expect(h.invoke('setSecret', token)).rejects.toThrow(/AWSPENDING of secret .* points at db\.elsewhere\.example:\d+\/rot_\w+ instead of 127\.0\.0\.1:\d+\/rot_\w+ \(AWSCURRENT\); refusing/);
+          clearValueCache(); // the handler remembers version values (immutable in Secrets Manager; moto changed this one)
+          await expect(h.invoke('setSecret', token)).rejects.toThrow(
+            /AWSPENDING of secret \S+ does not match the database fixed at deploy time \(the secret's cdk-kms-secrets:rotation:\* tags\): "host" is "db\.elsewhere\.example" instead of "127\.0\.0\.1"\. Refusing/);
           const snap = await h.snapshot();
           expect(snap.currentLogsIn).toBe(true);
         });
@@ -435,9 +510,9 @@ export function defineFaultMatrix(engine: EngineName): void {
       });
 
       test.each([
-        ['missing', /The master secret arn:aws:secretsmanager:\S+ \(field "masterarn" of secret \S+\) cannot be read: ResourceNotFoundException/],
-        ['not-json', /The master secret \S+ \(field "masterarn" of secret \S+\) is not valid JSON\./],
-        ['no-password', /The master secret \S+ \(field "masterarn" of secret \S+\) needs non-empty string fields "username" and "password"\./],
+        ['missing', /The master secret arn:aws:secretsmanager:\S+ \(of secret \S+\) cannot be read: ResourceNotFoundException/],
+        ['not-json', /The master secret \S+ \(of secret \S+\) is not valid JSON\./],
+        ['no-password', /The master secret \S+ \(of secret \S+\) needs non-empty string fields "username" and "password"\./],
       ] as const)('alternating users: a %s master secret fails clearly at setSecret and changes nothing', async (master, message) => {
         await withHarness({ engine, strategy: 'alternating-users', master }, async (h) => {
           const failed = await h.rotate({ maxAttempts: 2 }).catch((err: RotationFailed) => err);
@@ -451,12 +526,202 @@ export function defineFaultMatrix(engine: EngineName): void {
         });
       });
 
-      test('alternating users: a secret without masterarn fails at createSecret', async () => {
+      test('alternating users: a secret without a master secret fixed at deploy time fails at createSecret', async () => {
         await withHarness({ engine, strategy: 'alternating-users', master: 'none' }, async (h) => {
           await expect(h.invoke('createSecret', '66666666-0000-4000-8000-000000000000')).rejects.toThrow(
-            /AWSCURRENT of secret \S+ has no "masterarn" field: the alternating-users strategy needs/);
+            /Secret \S+ does not say which database it belongs to \(no tag cdk-kms-secrets:rotation:masterarn \(the alternating-users strategy logs in only as the master secret fixed at deploy time\)\)/);
           expect(await h.versionsWith('AWSPENDING')).toEqual([]);
         });
+      });
+    });
+  });
+}
+
+/** A TCP listener that records every connection (and closes it at once): where a tampered secret points. */
+export class Trap {
+  static async listen(host: string, port = 0): Promise<Trap> {
+    const trap = new Trap();
+    trap.server = createServer(socket => {
+      trap.connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      trap.server.once('error', reject);
+      trap.server.listen(port, host, resolve);
+    });
+    trap.host = host;
+    trap.port = (trap.server.address() as AddressInfo).port;
+    return trap;
+  }
+
+  public connections = 0;
+  public host = '';
+  public port = 0;
+  private server!: Server;
+
+  async close(): Promise<void> {
+    await new Promise(resolve => this.server.close(resolve));
+  }
+}
+
+type Tamper = 'host' | 'port' | 'username' | 'clone-username' | 'dbname' | 'engine';
+
+/**
+ * Tampering by a principal that may only write the secret (PutSecretValue:
+ * what grantWrite gives): it stages a value with another host, port, user,
+ * database or engine as AWSCURRENT, or pre-fills AWSPENDING of the rotation.
+ * No credential may reach another host and no other user's password may change.
+ */
+export function defineTamperMatrix(engine: EngineName): void {
+  describe(`tampered ${engine} secrets`, () => {
+    captureRotationLogs();
+
+    const tampered = (h: RotationHarness, value: DbSecret, tamper: Tamper, trap: Trap, other: Trap, bystander: string): DbSecret => {
+      switch (tamper) {
+        case 'host': return { ...value, host: other.host };
+        case 'port': return { ...value, port: trap.port };
+        case 'username': return { ...value, username: bystander };
+        case 'clone-username': return { ...value, username: `${bystander}_clone` };
+        case 'dbname': return { ...value, dbname: `${h.dbname}_other` };
+        case 'engine': return { ...value, engine: engine === 'postgres' ? 'postgresql' : 'mysql' };
+      }
+    };
+
+    describe.each(STRATEGIES)('%s', (strategy: Strategy) => {
+      describe.each(['AWSCURRENT', 'AWSPENDING'] as const)('written into %s', (where) => {
+        test.each(['host', 'port', 'username', 'clone-username', 'dbname', 'engine'] as const)('%s changed: refused, no credential leaves, no other user changes', async (tamper) => {
+          // Another host: 127.0.0.2 on the database's port; another port: a listener on the database's host.
+          const trap = await Trap.listen('127.0.0.1');
+          await withHarness({ engine, strategy }, async (h) => {
+            const other = await Trap.listen('127.0.0.2', h.port);
+            try {
+              const bystander = await h.createBystander();
+              const original = (await h.getStage('AWSCURRENT'))!;
+              h.checkInvariant = false; // AWSCURRENT is tampered on purpose
+              const token = randomUUID();
+              if (where === 'AWSCURRENT') {
+                await h.putCurrent(tampered(h, original, tamper, trap, other, bystander.username));
+              } else {
+                // Pre-filled: a value stored under the rotation's token before createSecret runs.
+                const pending = tampered(h, { ...original, username: strategy === 'alternating-users' ? h.cloneUsername : h.username, password: 'chosen-by-the-writer-' + h.id }, tamper, trap, other, bystander.username);
+                await secretsClient().send(new PutSecretValueCommand({ SecretId: h.secretArn, ClientRequestToken: token, SecretString: JSON.stringify(pending), VersionStages: ['AWSPENDING'] }));
+                await h.canLogin(pending); // (remembers its password for the leak check)
+              }
+              const failed = await h.rotate({ token, maxAttempts: 2 }).catch((err: RotationFailed) => err);
+              expect(failed).toBeInstanceOf(RotationFailed);
+              expect((failed as RotationFailed).step).toBe('createSecret');
+              expect((failed as RotationFailed).failures[1]).toMatch(new RegExp(
+                `^createSecret#2: ${where} of secret \\S+ does not match the database fixed at deploy time .*"${tamper.endsWith('username') ? 'username' : tamper}" is `));
+              expect(trap.connections).toBe(0);
+              expect(other.connections).toBe(0);
+              // Nobody's password changed, no user was created.
+              expect(await h.canLogin(bystander)).toBe(true);
+              expect(await h.canLogin({ username: h.username, password: h.initialPassword })).toBe(true);
+              expect(await h.userExists(`${bystander.username}_clone`)).toBe(false);
+              expect(await h.userExists(h.cloneUsername)).toBe(false);
+            } finally {
+              await other.close();
+            }
+          });
+          await trap.close();
+        });
+      });
+    });
+
+    test('alternating users: AWSCURRENT names the clone with a password that does not log in: the master is not used', async () => {
+      await withHarness({ engine, strategy: 'alternating-users' }, async (h) => {
+        const original = (await h.getStage('AWSCURRENT'))!;
+        h.checkInvariant = false;
+        await h.putCurrent({ ...original, username: h.cloneUsername, password: 'guessed-' + h.id });
+        const failed = await h.rotate({ maxAttempts: 2 }).catch((err: RotationFailed) => err);
+        expect(failed).toBeInstanceOf(RotationFailed);
+        expect((failed as RotationFailed).step).toBe('setSecret');
+        expect((failed as RotationFailed).failures[1]).toMatch(
+          /setSecret: the credentials of "app_\w+_clone" in AWSCURRENT \(and AWSPREVIOUS\) do not log in, so nothing proves that user's credentials belong to secret \S+; refusing to use the master user's rights/);
+        expect(await h.canLogin({ username: h.username, password: h.initialPassword })).toBe(true);
+        expect(await h.userExists(h.cloneUsername)).toBe(false);
+      });
+    });
+
+    test('alternating users: a master secret without host and port (RDS-managed) goes to the database fixed at deploy time only', async () => {
+      const trap = await Trap.listen('127.0.0.1');
+      await withHarness({ engine, strategy: 'alternating-users', masterWithoutHost: true }, async (h) => {
+        const run = await h.rotate();
+        await h.assertConverged(run.token);
+      });
+      // Tampered port: refused before the master secret is even read. (A fresh secret: after finishSecret, moto
+      // keeps calling the old version AWSCURRENT when another value is staged AWSCURRENT.)
+      await withHarness({ engine, strategy: 'alternating-users', masterWithoutHost: true }, async (h) => {
+        const current = (await h.getStage('AWSCURRENT'))!;
+        h.checkInvariant = false;
+        await h.putCurrent({ ...current, port: trap.port });
+        const failed = await h.rotate({ maxAttempts: 1 }).catch((err: RotationFailed) => err);
+        expect(failed).toBeInstanceOf(RotationFailed);
+        expect((failed as RotationFailed).failures[0]).toMatch(/does not match the database fixed at deploy time .*"port" is \d+ instead of \d+/);
+        expect(trap.connections).toBe(0);
+        expect(await h.canLogin(current)).toBe(true);
+        expect(await h.userExists(h.cloneUsername)).toBe(false);
+      });
+      await trap.close();
+    });
+
+    describe.each(STRATEGIES)('attached to its database (host written after deploy), %s', (strategy: Strategy) => {
+      test('endpoint pinned in the function\'s configuration: refused on the placeholder, rotates once attached, keeps the attachment\'s fields', async () => {
+        await withHarness({ engine, strategy, attached: true }, async (h) => {
+          // Before the attachment wrote the host (the schedule waits for it): refused, nothing sent anywhere.
+          h.checkInvariant = false;
+          const early = await h.rotate({ maxAttempts: 1 }).catch((err: RotationFailed) => err);
+          expect(early).toBeInstanceOf(RotationFailed);
+          expect((early as RotationFailed).failures[0]).toMatch(
+            new RegExp(`does not match the database fixed at deploy time .*"host" is "${ATTACHMENT_PLACEHOLDER_HOST.replace(/\./g, '\\.')}" instead of "${h.host}"`));
+          await h.attach();
+          h.checkInvariant = true;
+          const run = await h.rotate();
+          const snap = await h.assertConverged(run.token);
+          expect(snap.current).toMatchObject({ host: h.host, port: h.port, dbInstanceIdentifier: `db-${h.id}` });
+          expect(snap.current.username).toBe(strategy === 'alternating-users' ? h.cloneUsername : h.username);
+        });
+      });
+
+      test.each(['host', 'port'] as const)('%s tampered after the attachment: refused, no credential leaves', async (tamper) => {
+        const trap = await Trap.listen('127.0.0.1');
+        await withHarness({ engine, strategy, attached: true }, async (h) => {
+          const other = await Trap.listen('127.0.0.2', h.port);
+          try {
+            await h.attach();
+            const attached = (await h.getStage('AWSCURRENT'))!;
+            h.checkInvariant = false;
+            await h.putCurrent(tamper === 'host' ? { ...attached, host: other.host } : { ...attached, port: trap.port });
+            const failed = await h.rotate({ maxAttempts: 2 }).catch((err: RotationFailed) => err);
+            expect(failed).toBeInstanceOf(RotationFailed);
+            expect((failed as RotationFailed).failures[1]).toMatch(new RegExp(`^createSecret#2: AWSCURRENT of secret \\S+ does not match the database fixed at deploy time .*"${tamper}" is `));
+            expect(trap.connections).toBe(0);
+            expect(other.connections).toBe(0);
+            expect(await h.canLogin({ username: h.username, password: h.initialPassword })).toBe(true);
+            expect(await h.userExists(h.cloneUsername)).toBe(false);
+          } finally {
+            await other.close();
+          }
+        });
+        await trap.close();
+      });
+    });
+
+    test('attached secret, but the function\'s configuration does not pin it: refused with the reason', async () => {
+      await withHarness({ engine, strategy: 'single-user', attached: true }, async (h) => {
+        await h.attach();
+        h.env.ROTATION_PINNED_ENDPOINTS = undefined;
+        await expect(h.invoke('createSecret', randomUUID())).rejects.toThrow(
+          /^Secret \S+ does not say which database it belongs to \(tag cdk-kms-secrets:rotation:endpoint says its host and port are pinned in the rotation function's configuration, but this function's ROTATION_PINNED_ENDPOINTS has no entry for it/);
+        expect(await h.versionsWith('AWSPENDING')).toEqual([]);
+      });
+    });
+
+    test('a secret without the deploy-time tags is refused before any credential is used', async () => {
+      await withHarness({ engine, strategy: 'single-user', withoutPinTags: true }, async (h) => {
+        await expect(h.invoke('createSecret', randomUUID())).rejects.toThrow(
+          /^Secret \S+ does not say which database it belongs to \(no tag cdk-kms-secrets:rotation:engine; no tag cdk-kms-secrets:rotation:host; no tag cdk-kms-secrets:rotation:port; no tag cdk-kms-secrets:rotation:username\)\. The rotation function sends credentials only to the database fixed at deploy time/);
+        expect(await h.versionsWith('AWSPENDING')).toEqual([]);
       });
     });
   });

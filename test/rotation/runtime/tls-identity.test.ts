@@ -26,8 +26,8 @@ interface Pki {
   readonly cert: string;
 }
 
-/** A throw-away CA and a server certificate for db.other.example only (no IP address). */
-function makePki(dir: string): Pki {
+/** A throw-away CA and server certificates: for db.other.example only (no IP address), for localhost only, for 127.0.0.1 only. */
+function makePki(dir: string): Pki & { readonly localhost: Pki; readonly ip: Pki } {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   openssl('req', '-x509', '-new', '-nodes', '-newkey', 'rsa:2048', '-sha256', '-days', '1', '-keyout', 'ca.key', '-out', 'ca.pem',
     '-subj', '/CN=tls-identity test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
@@ -36,7 +36,19 @@ function makePki(dir: string): Pki {
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-sha256',
     '-extfile', 'server.ext', '-out', 'server.pem');
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-  return { ca: read('ca.pem'), key: read('server.key'), cert: read('server.pem') };
+  const issue = (name: string, san: string, cn: string) => {
+    writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`);
+    openssl('req', '-new', '-nodes', '-newkey', 'rsa:2048', '-sha256', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    return { ca: read('ca.pem'), key: read(`${name}.key`), cert: read(`${name}.pem`) };
+  };
+  return {
+    ca: read('ca.pem'),
+    key: read('server.key'),
+    cert: read('server.pem'),
+    localhost: issue('localhost', 'DNS:localhost', 'localhost'),
+    ip: issue('ip', 'IP:127.0.0.1', '127.0.0.1'),
+  };
 }
 
 /** Serves TLS over `socket` after its first `skip` bytes (the engine's TLS request); records whether the handshake completed. */
@@ -99,7 +111,7 @@ async function listen(server: Server): Promise<number> {
 
 describe('TLS host name verification of the engine adapters', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tls-identity-'));
-  let pki: Pki;
+  let pki: ReturnType<typeof makePki>;
   const servers: Server[] = [];
 
   beforeAll(() => {
@@ -127,6 +139,39 @@ describe('TLS host name verification of the engine adapters', () => {
     expect((err as DbError).message).toMatch(new RegExp(
       `^TLS to the ${label} server at 127\\.0\\.0\\.1:${port} failed: .*(altnames|does not match).*; the server certificate must chain to the CA bundle test-ca\\.pem`));
     expect(handshakes).toBe(0);
+  });
+
+  test.each([
+    ['PostgreSQL', postgresEngine, fakePostgres],
+    ['MySQL/MariaDB', mysqlEngine, fakeMysql],
+  ] as const)('%s at an IP address: a trusted certificate for "localhost" is refused', async (label, engine, fake) => {
+    // mysql2 gives Node no server name for an IP, and Node then checks the certificate against "localhost".
+    let handshakes = 0;
+    const server = fake(pki.localhost, () => handshakes++);
+    servers.push(server);
+    const port = await listen(server);
+    const err = await (engine as EngineAdapter).testLogin({ host: '127.0.0.1', port, username: 'u', password: 'p' }, options())
+      .then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DbError);
+    expect((err as DbError).kind).toBe('tls');
+    expect((err as DbError).message).toMatch(new RegExp(`^TLS to the ${label} server at 127\\.0\\.0\\.1:${port} failed: .*IP: 127\\.0\\.0\\.1 is not in the cert's list`));
+    expect(handshakes).toBe(0);
+  });
+
+  test.each([
+    ['PostgreSQL', postgresEngine, fakePostgres],
+    ['MySQL/MariaDB', mysqlEngine, fakeMysql],
+  ] as const)('%s at an IP address: a certificate with that IP as SAN is accepted', async (_label, engine, fake) => {
+    let handshakes = 0;
+    const server = fake(pki.ip, () => handshakes++);
+    servers.push(server);
+    const port = await listen(server);
+    const err = await (engine as EngineAdapter).testLogin({ host: '127.0.0.1', port, username: 'u', password: 'p' }, { ...options(), connectTimeoutMs: 1000 })
+      .then(() => undefined, (e: unknown) => e);
+    // The fake server never answers the login: the client gives up after a TLS handshake it accepted.
+    expect(err).toBeInstanceOf(DbError);
+    expect((err as DbError).kind).not.toBe('tls');
+    expect(handshakes).toBe(1);
   });
 
   test('control: mysql2 with rejectUnauthorized alone completes the handshake with that certificate', async () => {

@@ -1,4 +1,5 @@
 /** Pure helpers of the runtime: user name alternation, MySQL grant rewriting, SCRAM verifiers. */
+import { replaceMembers } from '../../../src/rotation/runtime/json-fields';
 import { quoteAccount, rewriteGrant } from '../../../src/rotation/runtime/mysql';
 import { scramSha256Verifier } from '../../../src/rotation/runtime/postgres';
 import { alternateUsername } from '../../../src/rotation/runtime/protocol';
@@ -76,5 +77,19 @@ describe('scramSha256Verifier', () => {
     const authMessage = 'n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,'
       + 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
     expect(createHmac('sha256', serverKey).update(authMessage).digest('base64')).toBe('6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
+  });
+});
+
+describe('replaceMembers (fields rotation does not own keep their bytes)', () => {
+  test('replaces only the given members, keeping spelling, types, order and whitespace', () => {
+    const text = '{ "engine":"postgres", "port" : "5432", "note": 1.50, "nested": {"a": [1, "}", {"b": "\\"x"}]}, "u": "\\u00fc", "username": "app", "password": "old" }';
+    const out = replaceMembers(text, { username: 'app_clone', password: 'n"e\\w' });
+    expect(out).toBe('{ "engine":"postgres", "port" : "5432", "note": 1.50, "nested": {"a": [1, "}", {"b": "\\"x"}]}, "u": "\\u00fc", "username": "app_clone", "password": "n\\"e\\\\w" }');
+    expect(JSON.parse(out).password).toBe('n"e\\w');
+  });
+
+  test('adds members that are missing', () => {
+    expect(replaceMembers('{"a":1}', { password: 'p' })).toBe('{"a":1,"password":"p"}');
+    expect(replaceMembers('{ }', { password: 'p' })).toBe('{ "password":"p"}');
   });
 });
