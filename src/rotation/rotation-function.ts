@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,6 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
 import { RotationStrategy } from './rotation';
 import { propError } from '../errors';
+import { secretArnForPolicies } from '../grants/grants-policy';
 import { SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { KeyOperation } from '../keys/roles';
@@ -355,6 +356,9 @@ export class RotationFunction extends Construct implements iam.IGrantable {
     this.rotated.push({ secret, key, masterSecret });
     // Strict keys (accountAccess NONE) name the rotation role in their key policy, for these secrets only.
     SecretGrants._strictKeyUse(this.role, secret, key, ['kms:Decrypt', 'kms:GenerateDataKey'], 'RotationFunction.addSecret');
+    if (masterSecret && !masterSecret.encryptionKey) {
+      Annotations.of(secret).addWarningV2('cdk-kms-secrets:masterSecretKey', `The master secret ${masterSecret.node.path} has no known key: the rotation role gets no kms:Decrypt for it, which works only if it uses aws/secretsmanager. If it is encrypted with a customer-managed key, import it with secretsmanager.Secret.fromSecretAttributes({ secretCompleteArn, encryptionKey }).`);
+    }
     if (masterSecret?.encryptionKey) SecretGrants._strictKeyUse(this.role, masterSecret, masterSecret.encryptionKey, ['kms:Decrypt'], 'RotationFunction.addSecret');
     // The permissions live in the secret's stack, so a function shared across
     // stacks never makes its own stack depend on the secrets' stacks.
@@ -448,20 +452,28 @@ export class RotationFunction extends Construct implements iam.IGrantable {
     }
     const masters = [...masterById.values()];
     if (masters.length > 0) {
+      // The one derivation of a policy ARN: a master imported by name gets its -?????? suffix.
+      const arnOfMaster = (m: secretsmanager.ISecret) => secretArnForPolicies('RotationFunction.masterSecret', m, stack);
       statements.push({
         Sid: 'ReadMasterSecrets',
         Effect: 'Allow',
         Action: 'secretsmanager:GetSecretValue',
-        Resource: masters.map(m => m.secretArn),
+        Resource: masters.map(m => arnOfMaster(m).arn),
       });
       const masterKeys = masters.filter(m => m.encryptionKey);
-      masterKeys.forEach((m, i) => statements.push({
-        Sid: `DecryptMasterSecret${i + 1}`,
-        Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: m.encryptionKey!.keyArn,
-        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': m.secretArn } },
-      }));
+      masterKeys.forEach((m, i) => {
+        const { arn, pattern } = arnOfMaster(m);
+        const viaService = { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` };
+        statements.push({
+          Sid: `DecryptMasterSecret${i + 1}`,
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: m.encryptionKey!.keyArn,
+          Condition: pattern
+            ? { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': arn } }
+            : { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': arn } },
+        });
+      });
     }
     return statements;
   }

@@ -3,11 +3,12 @@
  * (issue #12): the paths that work on Secret work on ours.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { CustomerManagedKey, ManagedSecret, SecretGrants } from '../../src';
+import { CustomerManagedKey, DatabaseEngine, ManagedSecret, Rotation, SecretGrants } from '../../src';
 
 describe('secret ARNs in policies: one derivation for every grant', () => {
   test('a named secret of eu-west-1 granted to a role of a us-east-1 stack matches its real ARN (-??????), in the resource and the SecretARN condition', () => {
@@ -70,5 +71,21 @@ describe('deploy ordering', () => {
     const [policyId] = Object.entries(template.Resources as Record<string, { Type: string; Properties?: { Description?: string } }>)
       .find(([, r]) => r.Type === 'AWS::IAM::ManagedPolicy' && /Least-privilege secret and key grants/.test(r.Properties?.Description ?? ''))!;
     expect([template.Resources[fnId].DependsOn].flat()).toContain(policyId);
+  });
+});
+
+describe('a master secret imported by name', () => {
+  test('the rotation role reads it by its -?????? pattern, and a warning says its key is unknown', () => {
+    const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-1'], vpcCidrBlock: '10.0.0.0/16' });
+    const master = secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'rds/master');
+    new ManagedSecret(stack, 'Db', {
+      credentials: { engine: DatabaseEngine.POSTGRES, host: 'db.internal', username: 'app', masterSecret: master },
+      rotation: Rotation.postgresAlternatingUsers({ vpc }),
+    });
+    const text = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'));
+    expect(text).toContain('secret:rds/master-??????');
+    expect(text).not.toMatch(/secret:rds\/master"/);
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('The master secret .* has no known key'));
   });
 });

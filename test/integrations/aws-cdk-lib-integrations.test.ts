@@ -143,7 +143,9 @@ async function allowed(w: World, e: Expectation): Promise<Decision> {
     resourcePolicy: keyPolicyOf(template, logicalIdOf(w.key), RESOLVERS),
     identityPolicies: identityPoliciesOf(template, logicalIdOf(role), RESOLVERS),
     context: {
-      ...kmsRequestContext({ principalArn, viaService: e.viaService, encryptionContext: e.secret ? { SecretARN: arnOf(template, logicalIdOf(e.secret)) } : undefined }),
+      ...kmsRequestContext({
+        principalArn, viaService: e.viaService, encryptionContext: e.secret ? { SecretARN: arnOf(template, logicalIdOf(e.secret)) } : undefined,
+      }),
       ...(e.action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true', 'kms:GrantConstraintType': 'EncryptionContextSubset' } : {}),
     },
   });
