@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { propError } from '../errors';
 
 const MIN_HOURS = 4;
@@ -11,8 +11,8 @@ const MAX_DAYS = 1000;
 export class RotationSchedule {
   /** Rotate this long after the last rotation: between 4 hours and 1,000 days. */
   public static after(interval: Duration): RotationSchedule {
-    if (Token.isUnresolved(interval.toSeconds())) {
-      throw propError('RotationSchedule.after', 'interval', 'must be a concrete duration.', 'Use Duration.days(n) or Duration.hours(n).');
+    if (interval.isUnresolved()) {
+      throw propError('RotationSchedule.after', 'interval', 'is a token; the interval must be known at synth.', 'Pass a literal Duration: Duration.days(n) or Duration.hours(n).');
     }
     const hours = interval.toHours({ integral: false });
     if (!Number.isInteger(hours) || hours < MIN_HOURS || hours > MAX_DAYS * 24) {

@@ -228,6 +228,9 @@ export class ManagedSecret extends secretsmanager.Secret {
     const schedule = timing.schedule ?? RotationSchedule.after(Duration.days(30));
     const window = timing.window;
     if (window !== undefined) {
+      if (window.isUnresolved()) {
+        throw propError(`${OWNER}.rotation`, 'window', 'is a token; the window must be known at synth.', 'Pass a literal Duration, Duration.hours(1) to Duration.hours(24).');
+      }
       const hours = window.toHours({ integral: false });
       if (!Number.isInteger(hours) || hours < 1 || hours > 24) {
         throw propError(`${OWNER}.rotation`, 'window', `${window.toHumanString()} is not 1 to 24 whole hours.`, 'Use Duration.hours(1) to Duration.hours(24).');

@@ -7,7 +7,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { CustomerManagedKey, ManagedSecret } from '../../src';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { CustomerManagedKey, ManagedSecret, Rotation, RotationSchedule } from '../../src';
 
 const ERROR_FORM = /\[cdk-kms-secrets\] [A-Za-z0-9.]+: .+ Fix: .+/s;
 const ENV = { account: '111111111111', region: 'eu-west-1' };
@@ -78,5 +79,27 @@ describe('bad input fails at synth with the library\'s error', () => {
     const s = stack();
     new ManagedSecret(s, 'X', { generateSecretString: { passwordLength: 40, excludePunctuation: true } } as never);
     Template.fromStack(s).hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true } });
+  });
+});
+
+describe('durations of a rotation', () => {
+  test.each([
+    ['a token interval', (s: Stack) => RotationSchedule.after(Duration.days(new CfnParameter(s, 'D', { type: 'Number' }).valueAsNumber)),
+      /RotationSchedule\.after\.interval: is a token; the interval must be known at synth.*Fix: Pass a literal Duration/],
+    ['an interval of 90 minutes', () => RotationSchedule.after(Duration.minutes(90)),
+      /RotationSchedule\.after\.interval: 1 hour 30 minutes is outside the 4 hours to 1,000 days/],
+    ['a token window', (s: Stack) => Rotation.custom({ function: lambda.Function.fromFunctionArn(s, 'F', 'arn:aws:lambda:eu-west-1:111111111111:function:f'), window: Duration.hours(new CfnParameter(s, 'W', { type: 'Number' }).valueAsNumber) } as never),
+      /ManagedSecret\.rotation\.window: is a token; the window must be known at synth/],
+  ])('%s', (_name, build, message) => {
+    const s = stack();
+    let error: Error | undefined;
+    try {
+      const r = build(s);
+      if (r instanceof Rotation) new ManagedSecret(s, 'X', { rotation: r });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(ERROR_FORM);
+    expect(error?.message).toMatch(message);
   });
 });
