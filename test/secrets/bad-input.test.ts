@@ -6,8 +6,8 @@ import { App, CfnParameter, Duration, Fn, Lazy, SecretValue, Stack, Token } from
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CustomerManagedKey, ManagedSecret, Rotation, RotationSchedule } from '../../src';
 
 const ERROR_FORM = /\[cdk-kms-secrets\] [A-Za-z0-9.]+: .+ Fix: .+/s;
