@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import {
   applyRoles, assertOperations, grantConditions, isServicePrincipal, usageStatements,
 } from './key-roles';
-import { identitiesOfJson } from './normalize';
+import { hasPositiveCondition, identitiesOfJson } from './normalize';
 import { expandActions, KeyPolicyBuilder, SID } from './policy-builder';
 import {
   actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
@@ -185,6 +185,7 @@ export class CustomerManagedKey extends kms.Key {
       validate: () => [
         ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
         ...this.identityOnlyGrants(),
+        ...this.policyReplaced(),
       ],
     });
     // L1 paths (s3.BucketGrants.fromBucket(cfnBucket), the SQS/SNS/DynamoDB traits) reach the
@@ -352,7 +353,7 @@ export class CustomerManagedKey extends kms.Key {
         const resources = [st.Resource].flat().map(r => JSON.stringify(r));
         if (st.Effect !== 'Allow' || !resources.includes(keyArn)) continue;
         const use = [st.Action ?? []].flat().filter((a: string) => isCryptoAction(a));
-        const viaService = Object.values((st.Condition ?? {}) as Record<string, object>).some(v => Object.keys(v).some(k => k.toLowerCase() === 'kms:viaservice'));
+        const viaService = hasPositiveCondition(st.Condition, 'kms:ViaService');
         if (use.length === 0 || viaService) continue;
         for (const role of roles) {
           const ids = identitiesOfJson({ AWS: roleArnOf(role, stack) }, { stack });
@@ -362,6 +363,15 @@ export class CustomerManagedKey extends kms.Key {
       }
     }
     return errors;
+  }
+
+  /** An escape hatch (`cfnKey.keyPolicy = ...`, an Aspect, `addPropertyOverride('KeyPolicy', ...)`) that bypasses the role model. */
+  private policyReplaced(): string[] {
+    const cfn = this.node.defaultChild as kms.CfnKey;
+    const overrides = (cfn as unknown as { rawOverrides?: { Properties?: Record<string, unknown> } }).rawOverrides?.Properties ?? {};
+    const overridden = Object.keys(overrides).some(k => k === 'KeyPolicy' || k.startsWith('KeyPolicy.'));
+    if (cfn.keyPolicy === this.builder.document && !overridden) return [];
+    return [`[cdk-kms-secrets] CustomerManagedKey: the CfnKey's KeyPolicy was replaced or overridden (${overridden ? 'addPropertyOverride' : 'keyPolicy set'}), which would bypass the role model and every check on it. Fix: add statements with addToResourcePolicy() or the grant methods, or use a plain kms.Key if you must write the policy by hand.`];
   }
 
   /** The key policy's estimated size in bytes (tokens counted at their likely length). */

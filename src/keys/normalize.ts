@@ -245,8 +245,16 @@ function flatten(v: unknown, ctx: IdentityContext): string {
     return (join[1] as unknown[]).map(p => flatten(p, ctx)).join(join[0]);
   }
   const sub = o['Fn::Sub'];
-  if (typeof sub === 'string') {
-    return sub.replace(/\$\{AWS::AccountId\}/g, Token.isUnresolved(ctx.stack.account) ? '{ACCOUNT}' : ctx.stack.account).replace(/\$\{AWS::Partition\}/g, 'aws');
+  if (typeof sub === 'string' || (Array.isArray(sub) && typeof sub[0] === 'string')) {
+    const [template, vars] = typeof sub === 'string' ? [sub, {}] : [sub[0] as string, (sub[1] ?? {}) as Record<string, unknown>];
+    return template.replace(/\$\{([^}]+)\}/g, (whole, name: string) => {
+      if (name === 'AWS::AccountId') return Token.isUnresolved(ctx.stack.account) ? '{ACCOUNT}' : ctx.stack.account;
+      if (name === 'AWS::Partition') return 'aws';
+      if (name in vars) return flatten(vars[name], ctx);
+      const [id, attribute] = name.split('.');
+      if (attribute === 'Arn') return flatten({ 'Fn::GetAtt': [id, 'Arn'] }, ctx);
+      return attribute === undefined ? flatten({ Ref: id }, ctx) : whole;
+    });
   }
   const getAtt = o['Fn::GetAtt'];
   if (Array.isArray(getAtt) && getAtt[1] === 'Arn') {
@@ -348,4 +356,57 @@ export function normalizeStatement(
 
 function toArray(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Operators that require a value to be present and to match: the only ones that narrow. */
+const POSITIVE_OPERATORS = ['stringequals', 'stringlike', 'foranyvalue:stringequals', 'foranyvalue:stringlike', 'arnequals', 'arnlike'];
+
+/**
+ * Whether conditions require `key` to be present with one of literal,
+ * non-empty values (a positive operator: no `Not`, `IfExists`, `Null` or
+ * `ForAllValues`, which all hold when the key is absent).
+ */
+export function hasPositiveCondition(conditions: Record<string, Record<string, unknown>> | undefined, key: string): boolean {
+  return positiveValues(conditions, key).length > 0;
+}
+
+/** The values a positive condition on `key` requires (see hasPositiveCondition); empty if none. */
+export function positiveValues(conditions: Record<string, Record<string, unknown>> | undefined, key: string): unknown[] {
+  for (const [operator, entries] of Object.entries(conditions ?? {})) {
+    if (!POSITIVE_OPERATORS.includes(operator.toLowerCase()) || !entries || typeof entries !== 'object') continue;
+    for (const [k, value] of Object.entries(entries)) {
+      if (k.toLowerCase() !== key.toLowerCase()) continue;
+      const values = Array.isArray(value) ? value : [value];
+      if (values.length > 0 && values.every(v => v !== '' && v !== undefined && v !== null)) return values;
+    }
+  }
+  return [];
+}
+
+/**
+ * Whether conditions tie a service principal's request to this stack's
+ * account: a literal `aws:SourceAccount` or `aws:SourceOrgID` (the bound of
+ * `isBounded`), or an `aws:SourceArn` or encryption-context value that is an
+ * ARN of this account (its account field literal, never a wildcard).
+ */
+export function bindsServiceToAccount(conditions: Record<string, Record<string, unknown>> | undefined, stack: Stack): boolean {
+  for (const key of ['aws:SourceAccount', 'aws:SourceOrgID']) {
+    if (isBounded(Object.fromEntries(Object.entries(conditions ?? {}).map(([op, e]) => [op, Object.fromEntries(Object.entries(e ?? {}).filter(([k]) => k.toLowerCase() === key.toLowerCase()))])), stack)) return true;
+  }
+  const account = Token.isUnresolved(stack.account) ? undefined : stack.account;
+  const ofThisAccount = (v: unknown): boolean => {
+    const text = JSON.stringify(v);
+    if (/[*?]/.test(text.split(':').slice(4, 5).join(''))) return false;
+    return (account !== undefined && text.includes(`:${account}:`)) || text.includes('{"Ref":"AWS::AccountId"}');
+  };
+  for (const [operator, entries] of Object.entries(conditions ?? {})) {
+    if (!POSITIVE_OPERATORS.includes(operator.toLowerCase())) continue;
+    for (const [k, value] of Object.entries(entries ?? {})) {
+      const key = k.toLowerCase();
+      if (key !== 'aws:sourcearn' && !key.startsWith('kms:encryptioncontext:')) continue;
+      const values = Array.isArray(value) ? value : [value];
+      if (values.length > 0 && values.every(ofThisAccount)) return true;
+    }
+  }
+  return false;
 }

@@ -16,7 +16,7 @@ import { IResolveContext, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import {
-  identitiesOfPrincipal, identitiesOfJson, normalizeActions, normalizeStatement, PrincipalIdentity,
+  bindsServiceToAccount, hasPositiveCondition, identitiesOfPrincipal, identitiesOfJson, normalizeActions, normalizeStatement, PrincipalIdentity,
 } from './normalize';
 import {
   adminActions, CRYPTO_ACTIONS, isAdminWriteAction, isCryptoAction, KEY_POLICY_MAX_BYTES, LOCKOUT_ACTION, userDeniedActions,
@@ -37,9 +37,6 @@ export const SID = {
 
 /** The role a principal holds in this policy. */
 export type PolicyRole = 'administrator' | 'user';
-
-/** Condition keys that tie a service principal's use of the key to a caller of ours. */
-const SERVICE_BINDING_KEYS = ['aws:sourceaccount', 'aws:sourcearn', 'aws:sourceorgid'];
 
 type Conditions = Record<string, Record<string, unknown>>;
 
@@ -146,22 +143,30 @@ class PolicyState {
             if (!norm.bounded) {
               throw propError(label, '', 'A key-policy statement allows Principal "*" without a positive, literal account or organization bound, which would let any AWS account in.', 'Add a StringEquals condition on aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount whose values are literal 12-digit accounts or o-... IDs (or Aws.ACCOUNT_ID); a wildcard value, a Like or Not operator, or IfExists does not bound. Or name the principals.');
             }
-            if (wantsUse && !hasConditionKey(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
+            if (role === 'administrator') {
+              // Any principal of the account could manage the key with no IAM policy at all, grantees too.
+              throw propError(label, '', 'allows management actions to Principal "*": every principal of the bounded accounts could manage the key without any IAM policy, users and grantees included.', 'Name the administrators (`administrators`, grantAdmin), or keep `allowAccountToAdminister`, which delegates management to the account\'s IAM policies.');
+            }
+            if (wantsUse && !hasPositiveCondition(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
             if (wantsUse && !this.accountUse) throw this.strict(label);
           } else if (id.kind === 'account') {
-            if (wantsUse && !hasConditionKey(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
+            if (wantsUse && !hasPositiveCondition(conditions, 'kms:ViaService')) throw this.accountWideUse(label);
             if (wantsUse && !this.accountUse) throw this.strict(label);
           } else if (id.kind === 'group') {
             throw propError(label, '', `${id.display} is an IAM group, and a group cannot be a principal in a key policy (KMS rejects the policy).`, 'Name the roles or users instead, or grant the group an IAM policy that relies on an account delegation.');
           } else if (id.kind === 'federated' || (id.kind === 'other' && !id.key.startsWith('aws:'))) {
             throw propError(label, '', `${id.display} is not a principal the key-policy role model can judge.`, 'Name IAM roles, users, their ARNs, the account, or AWS service principals.');
           } else if (id.kind !== 'service') {
+            if (role && id.kind === 'other') {
+              // It cannot be compared with the other principals, so "one principal in two roles" could not be judged.
+              throw propError(label, '', `${id.display} is a principal whose identity cannot be known at synth (an unresolved token), so the role model cannot tell whether it also holds another role.`, 'Pass the iam.Role itself, or its literal ARN (arn:aws:iam::<account>:role/<path>/<name>).');
+            }
             if (role) this.claim(id, role, label);
           }
         }
         if (identities.some(i => i.kind !== 'service' && i.kind !== 'star' && i.kind !== 'account')) named.push(principal);
       }
-      if (wantsUse && perPrincipal.some(p => p.identities.some(i => i.kind === 'service')) && !bindsService(conditions)) {
+      if (wantsUse && perPrincipal.some(p => p.identities.some(i => i.kind === 'service')) && !bindsServiceToAccount(conditions, stack)) {
         // A service acting for any account could otherwise use the key (the confused deputy).
         conditions = { ...conditions, StringEquals: { ...(conditions.StringEquals ?? {}), 'aws:SourceAccount': stack.account } };
       }
@@ -194,7 +199,8 @@ class PolicyState {
     if (actions.includes(LOCKOUT_ACTION)) {
       const ids = perPrincipal.flatMap(p => p.identities.map(i => i.key));
       if (norm.effect === 'Allow') ids.forEach(i => this.mayPutPolicy.add(i));
-      else if (Object.keys(conditions).length === 0) ids.forEach(i => this.deniedPutPolicy.add(i));
+      // A Deny counts whatever its condition: one that always holds (Bool aws:SecureTransport) locks out as surely.
+      else ids.forEach(i => this.deniedPutPolicy.add(i));
     }
     for (const p of named) {
       const r = this.roleOfPrincipal(p);
@@ -497,22 +503,6 @@ function withoutConditionsOf(conditions: Conditions, others: iam.IPrincipal[]): 
 function describeIdentity(identity: PrincipalIdentity, other: string): string {
   const a = Token.isUnresolved(identity.display) ? 'a principal' : identity.display;
   return other && other !== a ? `Principal ${a} (also written ${other})` : `Principal ${a}`;
-}
-
-function bindsService(conditions: Conditions): boolean {
-  for (const [op, entries] of Object.entries(conditions ?? {})) {
-    const lower = op.toLowerCase();
-    if (lower.includes('not') || lower.endsWith('ifexists') || lower === 'null') continue;
-    for (const k of Object.keys(entries ?? {})) {
-      const key = k.toLowerCase();
-      if (SERVICE_BINDING_KEYS.includes(key) || key.startsWith('kms:encryptioncontext:')) return true;
-    }
-  }
-  return false;
-}
-
-function hasConditionKey(conditions: Conditions, conditionKey: string): boolean {
-  return Object.values(conditions ?? {}).some(c => Object.keys(c as object).some(k => k.toLowerCase() === conditionKey.toLowerCase()));
 }
 
 /** Longest likely values of the pseudo parameters. */

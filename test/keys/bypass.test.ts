@@ -4,11 +4,11 @@
  * either fails at synth with the library's error form, or synthesizes a
  * policy in which IAM evaluation denies the escalation.
  */
-import { App, Aws, CliCredentialsStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnParameter, CliCredentialsStackSynthesizer, Fn, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { CustomerManagedKey, CustomerManagedKeyProps } from '../../src';
+import { CustomerManagedKey, CustomerManagedKeyProps, KeyOperation } from '../../src';
 import {
   allowPolicy, arnOf, CfnResource, CfnTemplate, Decision, keyPolicyOf, kmsRequestContext, logicalIdOf, PolicyDocumentJson, simulate, TEST_STACK_ENV,
 } from '../support/iam-eval';
@@ -352,5 +352,92 @@ describe('lockout, really', () => {
     const k = key(f, { allowAccountToAdminister: false, deploymentRole: f.admin });
     k.addToResourcePolicy(new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['kms:put*'], principals: [iam.Role.fromRoleName(f.stack, 'Again', 'key-admin')], resources: ['*'] }));
     expect(() => Template.fromStack(f.stack)).toThrow(/no principal that can call kms:PutKeyPolicy.*denied it/s);
+  });
+});
+
+describe('found by the attacker review', () => {
+  test.each([
+    ['StringNotEquals kms:ViaService', { StringNotEquals: { 'kms:ViaService': 'nothing.eu-west-1.amazonaws.com' } }],
+    ['Null kms:ViaService true', { Null: { 'kms:ViaService': 'true' } }],
+    ['StringEqualsIfExists kms:ViaService', { StringEqualsIfExists: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } }],
+    ['ForAllValues:StringEquals kms:ViaService', { 'ForAllValues:StringEquals': { 'kms:ViaService': ['s3.eu-west-1.amazonaws.com'] } }],
+    ['StringEquals kms:ViaService with no value', { StringEquals: { 'kms:ViaService': [] } }],
+  ])('account-wide use "through a service" written as %s is refused: it holds for direct calls', (_name, via) => {
+    const f = fixture();
+    const k = key(f);
+    expectLibraryError(() => k.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['kms:Decrypt'],
+      principals: [new iam.AnyPrincipal()],
+      resources: ['*'],
+      conditions: { ...via, StringEquals: { 'aws:PrincipalAccount': '111111111111', ...((via as Record<string, Record<string, unknown>>).StringEquals ?? {}) } },
+    })), /would let every principal of the account use this key directly/);
+    expectLibraryError(() => k.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['kms:Decrypt'], principals: [new iam.AccountRootPrincipal()], resources: ['*'], conditions: via,
+    })), /would let every principal of the account use this key directly/);
+  });
+
+  test('management for Principal "*", even bounded to the account, is refused', () => {
+    const f = fixture();
+    const k = key(f, { users: [] });
+    k.grantDecrypt(f.app);
+    expectLibraryError(() => k.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['kms:PutKeyPolicy'], principals: [new iam.AnyPrincipal()], resources: ['*'], conditions: { StringEquals: { 'aws:PrincipalAccount': '111111111111' } },
+    })), /allows management actions to Principal "\*"/);
+  });
+
+  test.each([
+    ['StringLike aws:SourceArn "*"', { StringLike: { 'aws:SourceArn': '*' } }],
+    ['an encryption context that names no account', { StringEquals: { 'kms:EncryptionContext:purpose': 'x' } }],
+    ['aws:SourceAccount under StringNotEquals', { StringNotEquals: { 'aws:SourceAccount': '222222222222' } }],
+  ])('a service principal "bound" by %s still gets aws:SourceAccount, so it cannot act for another account', async (_name, conditions) => {
+    const f = fixture();
+    const k = key(f);
+    k.addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], principals: [new iam.ServicePrincipal('s3.amazonaws.com')], resources: ['*'], conditions }));
+    const { decide } = evaluate(f, k);
+    const forOther = { 'aws:SourceAccount': OTHER_ACCOUNT, 'aws:SourceArn': 'arn:aws:s3:::evil-bucket', 'aws:PrincipalServiceName': 's3.amazonaws.com', 'kms:EncryptionContext:purpose': 'x' };
+    expect(await decide('s3.amazonaws.com', 'kms:Decrypt', { context: forOther })).toBe('ImplicitlyDenied');
+  });
+
+  test('grantUse to a service with an encryption context only is bound to this account too', async () => {
+    const f = fixture();
+    const k = key(f);
+    k.grantUse(new iam.ServicePrincipal('s3.amazonaws.com'), { operations: [KeyOperation.DECRYPT], encryptionContext: { purpose: 'x' } });
+    const { decide } = evaluate(f, k);
+    expect(await decide('s3.amazonaws.com', 'kms:Decrypt', { context: { 'aws:SourceAccount': OTHER_ACCOUNT, 'aws:PrincipalServiceName': 's3.amazonaws.com', 'kms:EncryptionContext:purpose': 'x' } })).toBe('ImplicitlyDenied');
+  });
+
+  test('a Deny of PutKeyPolicy whose condition always holds is a lockout, found at synth', () => {
+    const f = fixture();
+    const k = key(f);
+    k.addToResourcePolicy(new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['kms:PutKeyPolicy'], principals: [new iam.AnyPrincipal()], resources: ['*'], conditions: { Bool: { 'aws:SecureTransport': 'true' } } }));
+    expect(() => Template.fromStack(f.stack)).toThrow(/no principal that can call kms:PutKeyPolicy/);
+  });
+
+  test('replacing or overriding the CfnKey\'s KeyPolicy is refused at synth', () => {
+    const f = fixture();
+    const k = key(f);
+    (k.node.defaultChild as kms.CfnKey).addPropertyOverride('KeyPolicy', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' }] });
+    expect(() => Template.fromStack(f.stack)).toThrow(/KeyPolicy was replaced or overridden/);
+    const g = fixture();
+    const k2 = key(g);
+    (k2.node.defaultChild as kms.CfnKey).keyPolicy = { Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/app' }, Action: 'kms:*', Resource: '*' }] };
+    expect(() => Template.fromStack(g.stack)).toThrow(/KeyPolicy was replaced or overridden/);
+  });
+
+  test('a role ARN written with Fn::Sub (variables or a resource reference) is the same principal', () => {
+    const f = fixture();
+    expectLibraryError(() => key(f).grantDecrypt(iam.Role.fromRoleArn(f.stack, 'X', Fn.sub('arn:aws:iam::${AWS::AccountId}:role/${N}', { N: 'key-admin' }))),
+      /is both an administrator/);
+    const g = fixture();
+    const unnamed = new iam.Role(g.stack, 'Unnamed', { assumedBy: new iam.AccountRootPrincipal() });
+    const k = new CustomerManagedKey(g.stack, 'Key', { administrators: [unnamed] });
+    const id = g.stack.getLogicalId(unnamed.node.defaultChild as iam.CfnRole);
+    expectLibraryError(() => k.grantDecrypt(new iam.ArnPrincipal(Fn.sub(`arn:aws:iam::\${AWS::AccountId}:role/\${${id}}`))), /is both an administrator/);
+  });
+
+  test('a principal whose identity is an unresolved token cannot claim a role', () => {
+    const f = fixture();
+    const arn = new CfnParameter(f.stack, 'RoleArn').valueAsString;
+    expectLibraryError(() => key(f).grantDecrypt(new iam.ArnPrincipal(arn)), /identity cannot be known at synth/);
   });
 });

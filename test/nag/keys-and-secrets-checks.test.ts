@@ -145,3 +145,29 @@ describe('why this library exists: the pack on aws-cdk-lib defaults', () => {
     expect(violations(s)).toEqual([]);
   });
 });
+
+describe('the pack judges hand-written key policies with the same normalizer as CustomerManagedKey', () => {
+  const APP = 'arn:aws:iam::111111111111:role/app';
+  test.each([
+    ['KeysAndSecrets-KMS1', 'KMS:* in upper case', [ADMIN, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'KMS:*', Resource: '*' }]],
+    ['KeysAndSecrets-KMS1', 'a wildcard in the middle (kms:*Key*)', [ADMIN, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:*Key*', Resource: '*' }]],
+    ['KeysAndSecrets-KMS1', 'NotAction in an Allow', [ADMIN, { Effect: 'Allow', Principal: { AWS: APP }, NotAction: 'kms:PutKeyPolicy', Resource: '*' }]],
+    ['KeysAndSecrets-KMS2', 'one role written by path and in another case', [ADMIN, { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/ops/ADMIN' }, Action: 'kms:decrypt', Resource: '*' }]],
+    ['KeysAndSecrets-KMS2', 'account-wide use "through a service" with StringNotEquals', [ADMIN, { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:Decrypt', Resource: '*', Condition: { StringNotEquals: { 'kms:ViaService': 'x' } } }, { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:PutKeyPolicy', Resource: '*' }]],
+    ['KeysAndSecrets-KMS2', 'Principal "*" as administrator beside a user', [ADMIN, { Effect: 'Allow', Principal: '*', Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalAccount': '111111111111' } } }, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:Decrypt', Resource: '*' }]],
+    ['KeysAndSecrets-KMS3', 'Principal "*" bounded by StringLike "*"', [ADMIN, { Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { StringLike: { 'aws:PrincipalAccount': '*' } } }]],
+    ['KeysAndSecrets-KMS3', 'Principal "*" bounded by StringNotEquals', [ADMIN, { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*', Condition: { StringNotEquals: { 'aws:PrincipalAccount': '111111111111' } } }]],
+    ['KeysAndSecrets-KMS4', 'a Deny of kms:Put* whose condition always holds', [ADMIN, { Effect: 'Deny', Principal: '*', Action: 'kms:Put*', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }]],
+  ])('%s: %s', (rule, _name, statements) => {
+    const s = stack();
+    rawKey(s, statements as unknown[]);
+    expect(violations(s)).toContain(rule);
+  });
+
+  test('an override of a CustomerManagedKey\'s KeyPolicy is judged as deployed', () => {
+    const s = stack();
+    const key = new CustomerManagedKey(s, 'Cmk');
+    (key.node.defaultChild as kms.CfnKey).addPropertyOverride('KeyPolicy', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' }] });
+    expect(violations(s)).toEqual(expect.arrayContaining(['KeysAndSecrets-KMS1', 'KeysAndSecrets-KMS3']));
+  });
+});

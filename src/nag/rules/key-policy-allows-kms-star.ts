@@ -1,7 +1,7 @@
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import { CfnKey, CfnReplicaKey } from 'aws-cdk-lib/aws-kms';
 import { NagRuleCompliance } from 'cdk-nag';
-import { resolve, statementsOf } from './util';
+import { keyPolicyOf, statementsOf } from './util';
 import { normalizeStatement } from '../../keys/normalize';
 
 /**
@@ -15,7 +15,7 @@ import { normalizeStatement } from '../../keys/normalize';
 export default Object.defineProperty((node: CfnResource): NagRuleCompliance => {
   if (!(node instanceof CfnKey) && !(node instanceof CfnReplicaKey)) return NagRuleCompliance.NOT_APPLICABLE;
   const stack = Stack.of(node);
-  const bad = statementsOf(resolve(node, node.keyPolicy)).some(s => {
+  const bad = statementsOf(keyPolicyOf(node)).some(s => {
     const { statement } = normalizeStatement(s, stack);
     if (!statement) return s.Effect !== 'Deny' || s.NotPrincipal !== undefined || s.NotAction !== undefined;
     if (statement.effect !== 'Allow') return false;

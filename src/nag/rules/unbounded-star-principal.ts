@@ -2,7 +2,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import { CfnKey, CfnReplicaKey } from 'aws-cdk-lib/aws-kms';
 import { CfnResourcePolicy } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagRuleCompliance } from 'cdk-nag';
-import { principalsOf, resolve, statementsOf } from './util';
+import { keyPolicyOf, principalsOf, resolve, statementsOf } from './util';
 import { isBounded } from '../../keys/normalize';
 
 /**
@@ -14,11 +14,11 @@ import { isBounded } from '../../keys/normalize';
  */
 export default Object.defineProperty((node: CfnResource): NagRuleCompliance => {
   let document: unknown;
-  if (node instanceof CfnKey || node instanceof CfnReplicaKey) document = node.keyPolicy;
-  else if (node instanceof CfnResourcePolicy) document = node.resourcePolicy;
+  if (node instanceof CfnKey || node instanceof CfnReplicaKey) document = keyPolicyOf(node);
+  else if (node instanceof CfnResourcePolicy) document = resolve(node, node.resourcePolicy);
   else return NagRuleCompliance.NOT_APPLICABLE;
   const stack = Stack.of(node);
-  const bad = statementsOf(resolve(node, document)).some(s =>
+  const bad = statementsOf(document).some(s =>
     s.Effect === 'Allow'
     && (s.NotPrincipal !== undefined || principalsOf(s).some(p => p === '"*"' || p === 'AWS:"*"'))
     && (s.NotPrincipal !== undefined || !isBounded(s.Condition, stack)));

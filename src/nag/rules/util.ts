@@ -11,6 +11,18 @@ export function resolve(node: CfnResource, value: unknown): any {
   return Stack.of(node).resolve(value);
 }
 
+/**
+ * The key policy as it will be deployed: the effective properties, raw
+ * overrides included (`addPropertyOverride('KeyPolicy', ...)`), resolved.
+ */
+export function keyPolicyOf(node: CfnResource): unknown {
+  const stack = Stack.of(node);
+  const render = (node as unknown as { _toCloudFormation?: () => unknown })._toCloudFormation;
+  const rendered = render ? stack.resolve(render.call(node)) as { Resources?: Record<string, { Properties?: { KeyPolicy?: unknown } }> } : undefined;
+  const resource = rendered?.Resources ? Object.values(rendered.Resources)[0] : undefined;
+  return resource?.Properties?.KeyPolicy ?? stack.resolve((node as unknown as { keyPolicy?: unknown }).keyPolicy);
+}
+
 export function statementsOf(document: unknown): StatementJson[] {
   const doc = document as { Statement?: StatementJson | StatementJson[] } | undefined;
   if (!doc || doc.Statement === undefined) return [];
