@@ -390,14 +390,14 @@ export function positiveValues(conditions: Record<string, Record<string, unknown
  * ARN of this account (its account field literal, never a wildcard).
  */
 export function bindsServiceToAccount(conditions: Record<string, Record<string, unknown>> | undefined, stack: Stack): boolean {
-  for (const key of ['aws:SourceAccount', 'aws:SourceOrgID']) {
-    if (isBounded(Object.fromEntries(Object.entries(conditions ?? {}).map(([op, e]) => [op, Object.fromEntries(Object.entries(e ?? {}).filter(([k]) => k.toLowerCase() === key.toLowerCase()))])), stack)) return true;
-  }
-  const account = Token.isUnresolved(stack.account) ? undefined : stack.account;
+  const only = (key: string) => Object.fromEntries(Object.entries(conditions ?? {}).map(([op, e]) =>
+    [op, Object.fromEntries(Object.entries(e ?? {}).filter(([k]) => k.toLowerCase() === key.toLowerCase()))]));
+  if (['aws:SourceAccount', 'aws:SourceOrgID'].some(key => isBounded(only(key), stack))) return true;
+  const literal = Token.isUnresolved(stack.account) ? undefined : stack.account;
   const ofThisAccount = (v: unknown): boolean => {
     const text = JSON.stringify(v);
     if (/[*?]/.test(text.split(':').slice(4, 5).join(''))) return false;
-    return (account !== undefined && text.includes(`:${account}:`)) || text.includes('{"Ref":"AWS::AccountId"}');
+    return (literal !== undefined && text.includes(`:${literal}:`)) || text.includes('{"Ref":"AWS::AccountId"}');
   };
   for (const [operator, entries] of Object.entries(conditions ?? {})) {
     if (!POSITIVE_OPERATORS.includes(operator.toLowerCase())) continue;
