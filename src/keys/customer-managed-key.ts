@@ -390,8 +390,9 @@ export class CustomerManagedKey extends kms.Key {
     const principal = grantee.grantPrincipal;
     const keyStack = Stack.of(this);
     const granteeStack = iam.principalIsOwnedResource(principal) ? Stack.of(principal) : undefined;
-    if (granteeStack && granteeStack !== keyStack && granteeStack.dependencies.includes(keyStack)) {
-      throw propError(label, 'grantee', `${principal} is in stack ${granteeStack.stackName}, which depends on the key's stack ${keyStack.stackName}; with accountAccess NONE the key policy must name it, which would be a dependency cycle.`, 'Put the grantee in the key\'s stack, pass it as iam.Role.fromRoleArn with a literal ARN, or use AccountAccess.VIA_SERVICES on this key.');
+    if (granteeStack && granteeStack !== keyStack) {
+      // Its identity policy names the secret (its stack depends on the key's); the key policy would name it (the reverse).
+      throw propError(label, 'grantee', `${principal} is in stack ${granteeStack.stackName}, not the key's stack ${keyStack.stackName}; with accountAccess NONE the key policy must name it while its own policy names the secret: a dependency cycle.`, 'Put the grantee in the key\'s stack, or grant iam.Role.fromRoleArn(this, id, \'arn:aws:iam::<account>:role/<name>\') with a literal ARN (give the role a fixed roleName), or use AccountAccess.VIA_SERVICES on this key.');
     }
     const narrowing = grantConditions(this, OWNER, this.roles, principal, { viaService: 'secretsmanager' }).withoutContext;
     this.builder.addStatement(new iam.PolicyStatement({

@@ -149,6 +149,19 @@ describe('strict (AccountAccess.NONE): only principals the key policy names', ()
     expect(error?.message).toMatch(message);
   });
 
+  test('cross-stack: a reader role of another stack is refused (a cycle); the same role imported by its literal ARN is named', () => {
+    const app = new App();
+    const vault = new Stack(app, 'Vault', { env: TEST_STACK_ENV });
+    const apps = new Stack(app, 'Apps', { env: TEST_STACK_ENV });
+    const key = new CustomerManagedKey(vault, 'Key', { accountAccess: AccountAccess.NONE });
+    const db = new ManagedSecret(vault, 'Db', { secretName: 'payments/db', encryptionKey: key });
+    const reader = new iam.Role(apps, 'Reader', { roleName: 'reader', assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    expect(() => db.grantRead(reader)).toThrow(/\[cdk-kms-secrets\] SecretGrants\.read\.grantee: .* is in stack Apps, not the key's stack Vault; with accountAccess NONE .* a dependency cycle\. Fix: .*literal ARN/);
+    db.grantRead(iam.Role.fromRoleArn(apps, 'ReaderByArn', 'arn:aws:iam::111111111111:role/reader'));
+    expect(() => app.synth()).not.toThrow();
+    expect(JSON.stringify(Template.fromStack(vault).toJSON())).toContain('arn:aws:iam::111111111111:role/reader');
+  });
+
   test('capacity: readers of distinct secrets, each named with its secret, until the 32 KB key policy is full', () => {
     const stack = new Stack(new App(), 'Vault', { env: TEST_STACK_ENV });
     const key = new CustomerManagedKey(stack, 'Key', { accountAccess: AccountAccess.NONE, deploymentRole: new iam.ArnPrincipal('arn:aws:iam::111111111111:role/deployer') });
