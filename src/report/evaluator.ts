@@ -243,8 +243,7 @@ export function evaluate(req: EvalRequest): EvalDecision {
   for (const p of req.identityPolicies ?? []) {
     for (const s of statements(p)) {
       const m = statementMatches(s, req, ctx, false);
-      if (m === 'unknown') unknown = true;
-      else if (m === 'match') {
+      if (m === 'unknown') {unknown = true;} else if (m === 'match') {
         if (s.Effect === 'Deny') return 'ExplicitlyDenied';
         identityAllows = true;
       }
@@ -252,8 +251,7 @@ export function evaluate(req: EvalRequest): EvalDecision {
   }
   for (const s of statements(req.resourcePolicy)) {
     const m = statementMatches(s, req, ctx, true);
-    if (m === 'unknown') unknown = true;
-    else if (m === 'match' || m === 'principal-account') {
+    if (m === 'unknown') {unknown = true;} else if (m === 'match' || m === 'principal-account') {
       if (s.Effect === 'Deny') return 'ExplicitlyDenied';
       if (m === 'match') resourceAllowsDirect = true; else resourceAllowsAccount = true;
     }

@@ -17,6 +17,7 @@ const SECRET = `arn:aws:secretsmanager:eu-west-1:${ACCT}:secret:s1-AbCdEf`;
 const ROLES = [`arn:aws:iam::${ACCT}:role/App`, `arn:aws:iam::${ACCT}:role/Admin`, `arn:aws:iam::${OTHER}:role/Partner`];
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
+/* eslint-disable no-bitwise */
 function rng(seed: number) {
   let a = seed;
   const next = () => {
@@ -130,8 +131,12 @@ async function generate(seed: number, n: number): Promise<Case[]> {
     out.push({
       request: {
         principal: { arn: principalArn, account: principalArn.split(':')[4] },
-        action, resource, resourceAccount: ACCT, context: ctx,
-        identityPolicies: identityPolicies as EvalPolicy[], resourcePolicy: resourcePolicy as EvalPolicy | undefined,
+        action,
+        resource,
+        resourceAccount: ACCT,
+        context: ctx,
+        identityPolicies: identityPolicies as EvalPolicy[],
+        resourcePolicy: resourcePolicy as EvalPolicy | undefined,
         mode: kms ? 'kms' : 'resource',
       },
       sim: { principalArn, action, resourceArn: resource, identityPolicies, resourcePolicy, context: fullContext },
