@@ -1,3 +1,4 @@
+/* eslint-disable @stylistic/max-len */
 /**
  * Benchmark: the keys-and-secrets report on the 150-secret stack.
  *
