@@ -5,7 +5,7 @@
  * computed by evaluating the synthesized policies (evaluator.ts) for every
  * principal the app knows of. Internal module.
  */
-import { evaluate, EvalDecision, EvalPolicy, EvalPrincipal, EvalRequest } from './evaluator';
+import { conditionKeysFor, contextSignature, evaluate, EvalDecision, EvalPolicy, EvalPrincipal, EvalRequest } from './evaluator';
 import { AppModel, CfnRes, keyArn, resolveValue, roleName, secretArn, StackModel } from './model';
 import { kmsAction, keyResourceActions } from '../keys/kms-actions';
 import { normalizeStatement, StatementJson } from '../keys/normalize';
@@ -181,27 +181,66 @@ function list<T = any>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-/** The request contexts worth trying: none, and each combination of request keys a statement names. */
-function scenarios(policies: EvalPolicy[], base: Record<string, string>): Scenario[] {
-  const out = new Map<string, Scenario>();
-  out.set('', { label: 'directly', context: base });
-  for (const p of policies) {
-    for (const st of list(p.Statement)) {
-      const ctx: Record<string, string | string[]> = {};
-      for (const [op, entries] of Object.entries(st.Condition ?? {})) {
-        if (/not|null/i.test(op)) continue;
-        for (const [k, v] of Object.entries(entries ?? {})) {
-          const first = list(v as string | string[])[0];
-          if (!REQUEST_KEY.test(k) || typeof first !== 'string' || /[*?]/.test(first)) continue;
-          ctx[k] = String(first);
-          if (/^kms:encryptioncontext:/i.test(k)) ctx['kms:EncryptionContextKeys'] = [...list(ctx['kms:EncryptionContextKeys'] as string[]), k.slice('kms:EncryptionContext:'.length)];
+/** The request contexts one policy's statements name, in statement order (computed once per policy). */
+const POLICY_SCENARIOS = new WeakMap<EvalPolicy, Array<[string, Record<string, string | string[]>]>>();
+
+function policyScenarios(p: EvalPolicy): Array<[string, Record<string, string | string[]>]> {
+  let found = POLICY_SCENARIOS.get(p);
+  if (found) return found;
+  found = [];
+  for (const st of list(p.Statement)) {
+    const ctx: Record<string, string | string[]> = {};
+    for (const [op, entries] of Object.entries(st.Condition ?? {})) {
+      if (/not|null/i.test(op)) continue;
+      for (const [k, v] of Object.entries(entries ?? {})) {
+        const first = list(v as string | string[])[0];
+        if (!REQUEST_KEY.test(k) || typeof first !== 'string' || /[*?]/.test(first)) continue;
+        ctx[k] = String(first);
+        if (/^kms:encryptioncontext:/i.test(k)) {
+          const keys = list(ctx['kms:EncryptionContextKeys'] as string[]);
+          ctx['kms:EncryptionContextKeys'] = [...keys, k.slice('kms:EncryptionContext:'.length)];
         }
       }
-      if (ctx['kms:ViaService'] !== undefined) ctx['aws:ViaAWSService'] = 'true';
-      const keys = Object.keys(ctx).filter(k => k !== 'aws:ViaAWSService' && k !== 'kms:EncryptionContextKeys');
-      if (keys.length === 0) continue;
-      const label = keys.sort().map(k => `${k}=${String(ctx[k])}`).join(', ');
-      out.set(label, { label, context: { ...base, ...ctx } });
+    }
+    if (ctx['kms:ViaService'] !== undefined) ctx['aws:ViaAWSService'] = 'true';
+    const keys = Object.keys(ctx).filter(k => k !== 'aws:ViaAWSService' && k !== 'kms:EncryptionContextKeys');
+    if (keys.length === 0) continue;
+    found.push([keys.sort().map(k => `${k}=${String(ctx[k])}`).join(', '), ctx]);
+  }
+  POLICY_SCENARIOS.set(p, found);
+  return found;
+}
+
+/** The context every request has. */
+const BASE: Record<string, string> = { 'aws:SecureTransport': 'true' };
+const DIRECTLY: Scenario = { label: 'directly', context: BASE };
+/** One scenario object per statement context, shared by every resource (the evaluator caches per context object). */
+const SCENARIOS = new WeakMap<object, Scenario>();
+
+const KMS_FREE = new WeakMap<Scenario, boolean>();
+
+/** Whether a scenario names no `kms:` key (the ones a Secrets Manager request can have), computed once per scenario. */
+function withoutKmsKeys(sc: Scenario): boolean {
+  let free = KMS_FREE.get(sc);
+  if (free === undefined) {
+    free = !Object.keys(sc.context).some(k => k.toLowerCase().startsWith('kms:'));
+    KMS_FREE.set(sc, free);
+  }
+  return free;
+}
+
+/** The request contexts worth trying: none, and each combination of request keys a statement names. */
+function scenarios(policies: EvalPolicy[]): Scenario[] {
+  const out = new Map<string, Scenario>();
+  out.set('', DIRECTLY);
+  for (const p of policies) {
+    for (const [label, ctx] of policyScenarios(p)) {
+      let sc = SCENARIOS.get(ctx);
+      if (!sc) {
+        sc = { label, context: { ...BASE, ...ctx } };
+        SCENARIOS.set(ctx, sc);
+      }
+      out.set(label, sc);
     }
   }
   return [...out.values()];
@@ -282,9 +321,14 @@ export function buildAccessMap(model: AppModel): AccessMap {
   const identityDocs = principals.flatMap(p => p.identityPolicies.filter(d => d !== ALLOW_ALL));
   const keyActions = keyResourceActions().filter(a => kmsAction(a)?.role !== 'denied');
 
-  const run = (resource: string, resourceAccount: string, principal: MapPrincipal, action: string, scenario: Scenario, resourcePolicy: EvalPolicy | undefined, mode: EvalRequest['mode']) => {
-    const request: EvalRequest = { principal, action, resource, resourceAccount, context: scenario.context, identityPolicies: principal.identityPolicies, resourcePolicy, mode };
-    const decision = evaluate(request);
+  const run = (
+    resource: string, resourceAccount: string, principal: MapPrincipal, action: string, scenario: Scenario,
+    resourcePolicy: EvalPolicy | undefined, mode: EvalRequest['mode'], known?: EvalDecision,
+  ) => {
+    const request: EvalRequest = {
+      principal, action, resource, resourceAccount, context: scenario.context, identityPolicies: principal.identityPolicies, resourcePolicy, mode,
+    };
+    const decision = known ?? evaluate(request);
     requests.push({ resource, principal, action, scenario, request, decision });
     return decision;
   };
@@ -297,13 +341,20 @@ export function buildAccessMap(model: AppModel): AccessMap {
     }
     if (problems.length > 0) refused.set(key.arn, problems);
     const list_: AccessEntry[] = [];
-    const scen = scenarios([key.policy, ...identityDocs], { 'aws:SecureTransport': 'true' });
+    const scen = scenarios([key.policy, ...identityDocs]);
     for (const principal of principals) {
       for (const action of keyActions) {
         const allowedUnder: string[] = [];
         let through: string[] = [];
+        // Scenarios that agree on every condition key the statements naming
+        // this action read get the same decision: evaluated once, recorded
+        // for each (so the tests still compare every one with the simulator).
+        const relevant = conditionKeysFor([...principal.identityPolicies, key.policy], action);
+        const decided = new Map<string, EvalDecision>();
         for (const sc of scen) {
-          const d = run(key.arn, key.stack.account, principal, action, sc, key.policy, 'kms');
+          const signature = contextSignature(sc.context, relevant);
+          const d = run(key.arn, key.stack.account, principal, action, sc, key.policy, 'kms', decided.get(signature));
+          decided.set(signature, d);
           if (d === 'Allowed' || d === 'NotUnderstood') {
             if (d === 'NotUnderstood') {
               list_.push({ principal: principal.name, kind: principal.kind, action, scenario: sc.label, decision: d, through: [] });
@@ -327,7 +378,7 @@ export function buildAccessMap(model: AppModel): AccessMap {
   for (const secret of secrets) {
     const list_: AccessEntry[] = [];
     const region = secret.stack.region;
-    const scen = scenarios([...(secret.policy ? [secret.policy] : []), ...identityDocs], { 'aws:SecureTransport': 'true' }).filter(sc => !Object.keys(sc.context).some(k => k.toLowerCase().startsWith('kms:')));
+    const scen = scenarios([...(secret.policy ? [secret.policy] : []), ...identityDocs]).filter(withoutKmsKeys);
     const kmsContext: Scenario = {
       label: 'through Secrets Manager',
       context: { 'aws:SecureTransport': 'true', 'kms:ViaService': `secretsmanager.${region}.amazonaws.com`, 'aws:ViaAWSService': 'true', 'kms:EncryptionContext:SecretARN': secret.arn, 'kms:EncryptionContextKeys': ['SecretARN'] },

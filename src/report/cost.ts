@@ -51,7 +51,10 @@ export interface CostEstimate {
 const MONTH_SECONDS = ROTATION_MODEL.daysPerMonth * 86_400;
 
 const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(2)}`;
-const num = (n: number) => Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+// One formatter each, made once: `toLocaleString` with a locale builds a new one on every call.
+const INTEGER = new Intl.NumberFormat('en-US');
+const DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+const num = (n: number) => Number.isInteger(n) ? INTEGER.format(n) : DECIMAL.format(n);
 
 /** Lambda functions that read a secret: their role, and the extension's cache TTL if any. */
 export function findReaders(model: AppModel, map: AccessMap, inputs: CostInputs): Reader[] {

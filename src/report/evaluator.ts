@@ -68,25 +68,80 @@ export interface EvalRequest {
 
 type Match = 'match' | 'no' | 'unknown';
 
+/**
+ * A statement's `Action` and `Resource` prepared once for matching: exact
+ * values in sets (actions in lower case), wildcard patterns apart. Matching
+ * through it gives the same answers as `wildcard` on every element.
+ */
+interface Compiled {
+  readonly actions: ReadonlySet<string>;
+  readonly actionPatterns: readonly string[];
+  readonly hasAction: boolean;
+  readonly resources: ReadonlySet<string>;
+  readonly resourcePatterns: readonly string[];
+  readonly resourceCount: number;
+  readonly resourceVariable: boolean;
+  /** Condition keys the statement reads, in lower case. */
+  readonly conditionKeys: readonly string[];
+}
+
+const COMPILED = new WeakMap<EvalStatement, Compiled>();
+const isPattern = (p: string) => p.includes('*') || p.includes('?');
+
+function compiled(s: EvalStatement): Compiled {
+  let c = COMPILED.get(s);
+  if (!c) {
+    const actions = list(s.Action).filter(a => typeof a === 'string');
+    const resources = list(s.Resource);
+    c = {
+      actions: new Set(actions.filter(a => !isPattern(a)).map(a => a.toLowerCase())),
+      actionPatterns: actions.filter(isPattern),
+      hasAction: s.Action !== undefined,
+      resources: new Set(resources.filter(r => typeof r === 'string' && !isPattern(r))),
+      resourcePatterns: resources.filter(r => typeof r === 'string' && isPattern(r)),
+      resourceCount: resources.length,
+      resourceVariable: resources.some(r => r.includes('${')),
+      conditionKeys: Object.values(s.Condition ?? {}).flatMap(e => Object.keys(e ?? {}).map(k => k.toLowerCase())),
+    };
+    COMPILED.set(s, c);
+  }
+  return c;
+}
+
+function actionMatches(c: Compiled, action: string, actionLower: string): boolean {
+  if (c.actions.has(actionLower)) return true;
+  for (const a of c.actionPatterns) if (wildcard(a, action, true)) return true;
+  return false;
+}
+
+function resourceMatches(c: Compiled, resource: string): boolean {
+  if (c.resources.has(resource)) return true;
+  for (const r of c.resourcePatterns) if (wildcard(r, resource, false)) return true;
+  return false;
+}
+
 /** One statement's verdict on a request. */
-function statementMatches(s: EvalStatement, req: EvalRequest, ctx: Map<string, string[]>, resourcePolicy: boolean): Match | 'principal-account' {
+function statementMatches(
+  s: EvalStatement, req: EvalRequest, actionLower: string, ctx: Map<string, string[]>, resourcePolicy: boolean,
+): Match | 'principal-account' {
+  const c = compiled(s);
   if (s.NotAction !== undefined || s.NotResource !== undefined || s.NotPrincipal !== undefined) {
     // Only when the statement could otherwise apply: an Action list that misses is no.
-    if (s.Action !== undefined && !list(s.Action).some(a => wildcard(a, req.action, true))) return 'no';
+    if (c.hasAction && !actionMatches(c, req.action, actionLower)) return 'no';
     return 'unknown';
   }
-  if (!list(s.Action).some(a => wildcard(a, req.action, true))) return 'no';
-  const resources = list(s.Resource);
-  if (resources.some(r => r.includes('${'))) return 'unknown';
-  if (resourcePolicy ? resources.length > 0 && !resources.some(r => wildcard(r, req.resource, false)) : !resources.some(r => wildcard(r, req.resource, false))) return 'no';
+  if (!actionMatches(c, req.action, actionLower)) return 'no';
+  if (c.resourceVariable) return 'unknown';
+  const resourceMiss = !resourceMatches(c, req.resource);
+  if (resourcePolicy ? c.resourceCount > 0 && resourceMiss : resourceMiss) return 'no';
   let viaAccount = false;
   if (resourcePolicy) {
     const p = principalMatch(s.Principal, req.principal);
     if (p === 'no') return 'no';
     viaAccount = p === 'account';
   }
-  const c = conditionsMatch(s.Condition, ctx);
-  if (c !== 'match') return c;
+  const m = conditionsMatch(s.Condition, ctx);
+  if (m !== 'match') return m;
   return viaAccount ? 'principal-account' : 'match';
 }
 
@@ -128,19 +183,51 @@ const OPERATORS = new Set([
   'numericequals', 'numericnotequals', 'numericlessthan', 'numericlessthanequals', 'numericgreaterthan', 'numericgreaterthanequals',
 ]);
 
-/** Whether every condition holds; `unknown` for an operator or value this evaluator does not understand. */
-export function conditionsMatch(conditions: Record<string, Record<string, unknown>> | undefined, ctx: Map<string, string[]>): Match {
-  for (const [rawOp, entries] of Object.entries(conditions ?? {})) {
+/** One condition operator prepared once: `unknown` where the evaluator stops understanding, in order. */
+type CompiledOperator = 'unknown' | {
+  readonly set: string | undefined;
+  readonly op: string;
+  readonly ifExists: boolean;
+  readonly entries: ReadonlyArray<'unknown' | { readonly key: string; readonly values: readonly string[] }>;
+};
+
+const COMPILED_CONDITIONS = new WeakMap<object, readonly CompiledOperator[]>();
+
+function compileConditions(conditions: Record<string, Record<string, unknown>>): readonly CompiledOperator[] {
+  let c = COMPILED_CONDITIONS.get(conditions);
+  if (c) return c;
+  c = Object.entries(conditions).map(([rawOp, entries]): CompiledOperator => {
     const m = SET_RE.exec(rawOp);
     if (!m) return 'unknown';
     const set = m[1]?.toLowerCase().replace(':', '');
     const op = m[2].toLowerCase();
     const ifExists = m[3] !== undefined;
     if (!OPERATORS.has(op) || (op === 'null' && (set || ifExists))) return 'unknown';
-    for (const [key, raw] of Object.entries(entries ?? {})) {
-      const values = list(raw as string | string[]).map(v => typeof v === 'boolean' || typeof v === 'number' ? String(v) : v);
-      if (values.some(v => typeof v !== 'string' || v.includes('${'))) return 'unknown';
-      const actual = ctx.get(key.toLowerCase());
+    return {
+      set,
+      op,
+      ifExists,
+      entries: Object.entries(entries ?? {}).map(([key, raw]) => {
+        const values = list(raw as string | string[]).map(v => typeof v === 'boolean' || typeof v === 'number' ? String(v) : v);
+        if (values.some(v => typeof v !== 'string' || v.includes('${'))) return 'unknown';
+        return { key: key.toLowerCase(), values };
+      }),
+    };
+  });
+  COMPILED_CONDITIONS.set(conditions, c);
+  return c;
+}
+
+/** Whether every condition holds; `unknown` for an operator or value this evaluator does not understand. */
+export function conditionsMatch(conditions: Record<string, Record<string, unknown>> | undefined, ctx: Map<string, string[]>): Match {
+  if (!conditions) return 'match';
+  for (const c of compileConditions(conditions)) {
+    if (c === 'unknown') return 'unknown';
+    const { set, op, ifExists } = c;
+    for (const e of c.entries) {
+      if (e === 'unknown') return 'unknown';
+      const values = e.values;
+      const actual = ctx.get(e.key);
       if (op === 'null') {
         const wantsAbsent = values.some(v => v.toLowerCase() === 'true');
         const wantsPresent = values.some(v => v.toLowerCase() === 'false');
@@ -165,7 +252,7 @@ export function conditionsMatch(conditions: Record<string, Record<string, unknow
   return 'match';
 }
 
-function valueMatches(op: string, actual: string, values: string[]): boolean {
+function valueMatches(op: string, actual: string, values: readonly string[]): boolean {
   switch (op) {
     case 'stringequals': return values.includes(actual);
     case 'stringnotequals': return !values.includes(actual);
@@ -191,18 +278,20 @@ function valueMatches(op: string, actual: string, values: string[]): boolean {
   }
 }
 
-const PATTERNS = new Map<string, RegExp>();
+/** Compiled patterns, by pattern: matched without regard to case, and with. */
+const PATTERNS_I = new Map<string, RegExp>();
+const PATTERNS_S = new Map<string, RegExp>();
 
 /** IAM wildcard matching: `*` any run, `?` one character. */
 export function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
   if (typeof pattern !== 'string') return false;
   if (pattern === '*') return true;
   if (!pattern.includes('*') && !pattern.includes('?')) return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
-  const cacheKey = `${ignoreCase ? 'i' : 's'}${pattern}`;
-  let re = PATTERNS.get(cacheKey);
+  const patterns = ignoreCase ? PATTERNS_I : PATTERNS_S;
+  let re = patterns.get(pattern);
   if (!re) {
     re = new RegExp(`^${pattern.split('').map(c => c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('')}$`, ignoreCase ? 'is' : 's');
-    PATTERNS.set(cacheKey, re);
+    patterns.set(pattern, re);
   }
   return re.test(value);
 }
@@ -233,24 +322,112 @@ export function contextOf(req: EvalRequest): Map<string, string[]> {
   return ctx;
 }
 
+/**
+ * `contextOf`, made once per (context object, principal, KMS or not): the
+ * access map passes the same scenario context to thousands of requests.
+ * The map returned is shared, and only read.
+ */
+const CONTEXTS = new WeakMap<object, WeakMap<EvalPrincipal, Array<Map<string, string[]> | undefined>>>();
+
+function cachedContextOf(req: EvalRequest): Map<string, string[]> {
+  if (!req.context) return contextOf(req);
+  let byPrincipal = CONTEXTS.get(req.context);
+  if (!byPrincipal) {
+    byPrincipal = new WeakMap();
+    CONTEXTS.set(req.context, byPrincipal);
+  }
+  let pair = byPrincipal.get(req.principal);
+  if (!pair) {
+    pair = [undefined, undefined];
+    byPrincipal.set(req.principal, pair);
+  }
+  const i = req.action.toLowerCase().startsWith('kms:') ? 1 : 0;
+  return pair[i] ??= contextOf(req);
+}
+
+const KEYS_BY_POLICY = new WeakMap<EvalPolicy, Map<string, readonly string[]>>();
+
+/**
+ * The condition keys (lower case) that the statements of `policies` naming
+ * `action` read. A decision on `action` depends on the request context
+ * through these keys only: two contexts that agree on them get the same
+ * decision.
+ */
+export function conditionKeysFor(policies: ReadonlyArray<EvalPolicy | undefined>, action: string): string[] {
+  const lower = action.toLowerCase();
+  const out = new Set<string>();
+  for (const p of policies) {
+    if (!p) continue;
+    let byAction = KEYS_BY_POLICY.get(p);
+    if (!byAction) {
+      byAction = new Map();
+      KEYS_BY_POLICY.set(p, byAction);
+    }
+    let keys = byAction.get(lower);
+    if (!keys) {
+      const named = statements(p).map(compiled).filter(c => c.hasAction && actionMatches(c, action, lower));
+      keys = [...new Set(named.flatMap(c => c.conditionKeys))];
+      byAction.set(lower, keys);
+    }
+    for (const k of keys) out.add(k);
+  }
+  return [...out].sort();
+}
+
+/** What a request context says about `keys` (from `conditionKeysFor`), as a string: equal strings, equal decisions. */
+export function contextSignature(context: Record<string, string | string[]> | undefined, keys: readonly string[]): string {
+  if (keys.length === 0) return '';
+  const lower = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(context ?? {})) lower.set(k.toLowerCase(), list(v));
+  return keys.map(k => lower.has(k) ? JSON.stringify(lower.get(k)) : '-').join('\u0000');
+}
+
+const BY_ACTION = new WeakMap<EvalPolicy, Map<string, readonly EvalStatement[]>>();
+
+/**
+ * The statements of a policy that can apply to `action`, indexed once per
+ * policy and action: a statement whose `Action` misses the action is `no`
+ * for every request, so leaving it out changes no decision (the evaluation
+ * loops do not depend on the order of the statements).
+ */
+function statementsFor(p: EvalPolicy | undefined, action: string, actionLower: string): readonly EvalStatement[] {
+  if (p === undefined || p === null || typeof p !== 'object') return statements(p);
+  let byAction = BY_ACTION.get(p);
+  if (!byAction) {
+    byAction = new Map();
+    BY_ACTION.set(p, byAction);
+  }
+  let found = byAction.get(actionLower);
+  if (!found) {
+    found = statements(p).filter(s => {
+      const c = compiled(s);
+      const not = s.NotAction !== undefined || s.NotResource !== undefined || s.NotPrincipal !== undefined;
+      return not && !c.hasAction ? true : actionMatches(c, action, actionLower);
+    });
+    byAction.set(actionLower, found);
+  }
+  return found;
+}
+
 /** The decision IAM would reach on a request, or `NotUnderstood`. */
 export function evaluate(req: EvalRequest): EvalDecision {
-  const ctx = contextOf(req);
+  const ctx = cachedContextOf(req);
+  const action = req.action.toLowerCase();
   let unknown = false;
   let identityAllows = false;
   let resourceAllowsDirect = false;
   let resourceAllowsAccount = false;
   for (const p of req.identityPolicies ?? []) {
-    for (const s of statements(p)) {
-      const m = statementMatches(s, req, ctx, false);
+    for (const s of statementsFor(p, req.action, action)) {
+      const m = statementMatches(s, req, action, ctx, false);
       if (m === 'unknown') {unknown = true;} else if (m === 'match') {
         if (s.Effect === 'Deny') return 'ExplicitlyDenied';
         identityAllows = true;
       }
     }
   }
-  for (const s of statements(req.resourcePolicy)) {
-    const m = statementMatches(s, req, ctx, true);
+  for (const s of statementsFor(req.resourcePolicy, req.action, action)) {
+    const m = statementMatches(s, req, action, ctx, true);
     if (m === 'unknown') {unknown = true;} else if (m === 'match' || m === 'principal-account') {
       if (s.Effect === 'Deny') return 'ExplicitlyDenied';
       if (m === 'match') resourceAllowsDirect = true; else resourceAllowsAccount = true;
@@ -273,3 +450,4 @@ export function evaluate(req: EvalRequest): EvalDecision {
   }
   return allowed ? 'Allowed' : 'ImplicitlyDenied';
 }
+
