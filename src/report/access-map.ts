@@ -5,7 +5,7 @@
  * computed by evaluating the synthesized policies (evaluator.ts) for every
  * principal the app knows of. Internal module.
  */
-import { conditionKeysFor, contextSignature, evaluate, EvalDecision, EvalPolicy, EvalPrincipal, EvalRequest } from './evaluator';
+import { conditionKeysFor, contextSignature, evaluateParts, EvalDecision, EvalParts, EvalPolicy, EvalPrincipal, EvalRequest } from './evaluator';
 import { AppModel, CfnRes, keyArn, resolveValue, roleName, secretArn, StackModel } from './model';
 import { kmsAction, keyResourceActions } from '../keys/kms-actions';
 import { normalizeStatement, StatementJson } from '../keys/normalize';
@@ -323,14 +323,14 @@ export function buildAccessMap(model: AppModel): AccessMap {
 
   const run = (
     resource: string, resourceAccount: string, principal: MapPrincipal, action: string, scenario: Scenario,
-    resourcePolicy: EvalPolicy | undefined, mode: EvalRequest['mode'], known?: EvalDecision,
-  ) => {
+    resourcePolicy: EvalPolicy | undefined, mode: EvalRequest['mode'], known?: EvalParts,
+  ): EvalParts => {
     const request: EvalRequest = {
       principal, action, resource, resourceAccount, context: scenario.context, identityPolicies: principal.identityPolicies, resourcePolicy, mode,
     };
-    const decision = known ?? evaluate(request);
-    requests.push({ resource, principal, action, scenario, request, decision });
-    return decision;
+    const parts = known ?? evaluateParts(request);
+    requests.push({ resource, principal, action, scenario, request, decision: parts.decision });
+    return parts;
   };
 
   for (const key of keys) {
@@ -350,11 +350,12 @@ export function buildAccessMap(model: AppModel): AccessMap {
         // this action read get the same decision: evaluated once, recorded
         // for each (so the tests still compare every one with the simulator).
         const relevant = conditionKeysFor([...principal.identityPolicies, key.policy], action);
-        const decided = new Map<string, EvalDecision>();
+        const decided = new Map<string, EvalParts>();
         for (const sc of scen) {
           const signature = contextSignature(sc.context, relevant);
-          const d = run(key.arn, key.stack.account, principal, action, sc, key.policy, 'kms', decided.get(signature));
-          decided.set(signature, d);
+          const parts = run(key.arn, key.stack.account, principal, action, sc, key.policy, 'kms', decided.get(signature));
+          decided.set(signature, parts);
+          const d = parts.decision;
           if (d === 'Allowed' || d === 'NotUnderstood') {
             if (d === 'NotUnderstood') {
               list_.push({ principal: principal.name, kind: principal.kind, action, scenario: sc.label, decision: d, through: [] });
@@ -362,7 +363,8 @@ export function buildAccessMap(model: AppModel): AccessMap {
             }
             allowedUnder.push(sc.label);
             if (through.length === 0) {
-              const direct = evaluate({ principal, action, resource: key.arn, resourceAccount: key.stack.account, context: sc.context, resourcePolicy: key.policy, mode: 'kms' }) === 'Allowed';
+              // The key policy alone allows it (see EvalParts: no second evaluation).
+              const direct = parts.sameAccount && parts.resourceAllowsDirect;
               through = direct ? ['key policy'] : ['key policy (account delegation)', 'identity policy'];
             }
           }
@@ -375,10 +377,14 @@ export function buildAccessMap(model: AppModel): AccessMap {
     entries.set(key.arn, list_);
   }
 
+  // A secret whose policy names no request key gets the scenarios of the identity policies alone.
+  const identityScenarios = scenarios(identityDocs).filter(withoutKmsKeys);
   for (const secret of secrets) {
     const list_: AccessEntry[] = [];
     const region = secret.stack.region;
-    const scen = scenarios([...(secret.policy ? [secret.policy] : []), ...identityDocs]).filter(withoutKmsKeys);
+    const scen = !secret.policy || policyScenarios(secret.policy).length === 0
+      ? identityScenarios
+      : scenarios([secret.policy, ...identityDocs]).filter(withoutKmsKeys);
     const kmsContext: Scenario = {
       label: 'through Secrets Manager',
       context: { 'aws:SecureTransport': 'true', 'kms:ViaService': `secretsmanager.${region}.amazonaws.com`, 'aws:ViaAWSService': 'true', 'kms:EncryptionContext:SecretARN': secret.arn, 'kms:EncryptionContextKeys': ['SecretARN'] },
@@ -388,19 +394,21 @@ export function buildAccessMap(model: AppModel): AccessMap {
       for (const [what, actions] of Object.entries(SECRET_ACTIONS)) {
         for (const action of actions) {
           for (const sc of scen) {
-            const d = run(secret.arn, secret.stack.account, principal, action, sc, secret.policy, 'resource');
+            const parts = run(secret.arn, secret.stack.account, principal, action, sc, secret.policy, 'resource');
+            const d = parts.decision;
             if (d !== 'Allowed' && d !== 'NotUnderstood') continue;
             const through: string[] = [];
             if (d === 'Allowed') {
-              if (evaluate({ principal, action, resource: secret.arn, resourceAccount: secret.stack.account, context: sc.context, identityPolicies: principal.identityPolicies, mode: 'identity' }) === 'Allowed') through.push('identity policy');
-              if (secret.policy && evaluate({ principal, action, resource: secret.arn, resourceAccount: secret.stack.account, context: sc.context, resourcePolicy: secret.policy, mode: 'resource' }) === 'Allowed') through.push('resource policy');
+              // Which policy alone would allow it, from the parts of the decision (see EvalParts).
+              if (parts.identityAllows) through.push('identity policy');
+              if (secret.policy && parts.sameAccount && parts.resourceAllowsDirect) through.push('resource policy');
               if (through.length === 0) through.push('identity policy', 'resource policy');
             }
             // Reading and writing also need the key: Decrypt / GenerateDataKey through Secrets Manager.
             if (d === 'Allowed' && (what === 'read' || what === 'write')) {
               const kmsActionName = what === 'read' ? 'kms:Decrypt' : 'kms:GenerateDataKey';
               if (secret.key) {
-                const k = run(secret.key.arn, secret.key.stack.account, principal, kmsActionName, kmsContext, secret.key.policy, 'kms');
+                const k = run(secret.key.arn, secret.key.stack.account, principal, kmsActionName, kmsContext, secret.key.policy, 'kms').decision;
                 if (k !== 'Allowed') {
                   list_.push({ principal: principal.name, kind: principal.kind, action: `${action} (but the key refuses ${kmsActionName}: cannot ${what})`, scenario: sc.label, decision: k === 'NotUnderstood' ? 'NotUnderstood' : 'ImplicitlyDenied', through });
                   continue;

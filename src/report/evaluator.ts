@@ -411,6 +411,28 @@ function statementsFor(p: EvalPolicy | undefined, action: string, actionLower: s
 
 /** The decision IAM would reach on a request, or `NotUnderstood`. */
 export function evaluate(req: EvalRequest): EvalDecision {
+  return evaluateParts(req).decision;
+}
+
+/**
+ * A decision with what it was made of. When the decision is `Allowed`, no
+ * statement denied and none was not understood, so these parts also give,
+ * without evaluating again, the decision on the same request with only the
+ * identity policies (`identityAllows`) or only the resource policy
+ * (`sameAccount && resourceAllowsDirect`).
+ */
+export interface EvalParts {
+  readonly decision: EvalDecision;
+  readonly identityAllows: boolean;
+  readonly resourceAllowsDirect: boolean;
+  readonly resourceAllowsAccount: boolean;
+  readonly sameAccount: boolean;
+}
+
+const DENIED: EvalParts = { decision: 'ExplicitlyDenied', identityAllows: false, resourceAllowsDirect: false, resourceAllowsAccount: false, sameAccount: false };
+
+/** `evaluate`, with the parts of the decision. */
+export function evaluateParts(req: EvalRequest): EvalParts {
   const ctx = cachedContextOf(req);
   const action = req.action.toLowerCase();
   let unknown = false;
@@ -421,7 +443,7 @@ export function evaluate(req: EvalRequest): EvalDecision {
     for (const s of statementsFor(p, req.action, action)) {
       const m = statementMatches(s, req, action, ctx, false);
       if (m === 'unknown') {unknown = true;} else if (m === 'match') {
-        if (s.Effect === 'Deny') return 'ExplicitlyDenied';
+        if (s.Effect === 'Deny') return DENIED;
         identityAllows = true;
       }
     }
@@ -429,12 +451,13 @@ export function evaluate(req: EvalRequest): EvalDecision {
   for (const s of statementsFor(req.resourcePolicy, req.action, action)) {
     const m = statementMatches(s, req, action, ctx, true);
     if (m === 'unknown') {unknown = true;} else if (m === 'match' || m === 'principal-account') {
-      if (s.Effect === 'Deny') return 'ExplicitlyDenied';
+      if (s.Effect === 'Deny') return DENIED;
       if (m === 'match') resourceAllowsDirect = true; else resourceAllowsAccount = true;
     }
   }
-  if (unknown) return 'NotUnderstood';
   const sameAccount = req.principal.service !== undefined || req.principal.account === req.resourceAccount;
+  const parts = { identityAllows, resourceAllowsDirect, resourceAllowsAccount, sameAccount };
+  if (unknown) return { decision: 'NotUnderstood', ...parts };
   let allowed: boolean;
   if (req.mode === 'identity') {
     allowed = identityAllows;
@@ -448,6 +471,6 @@ export function evaluate(req: EvalRequest): EvalDecision {
       ? identityAllows || resourceAllowsDirect
       : (resourceAllowsDirect || resourceAllowsAccount) && identityAllows;
   }
-  return allowed ? 'Allowed' : 'ImplicitlyDenied';
+  return { decision: allowed ? 'Allowed' : 'ImplicitlyDenied', ...parts };
 }
 

@@ -28,7 +28,7 @@ export interface StackModel {
   readonly account: string;
   readonly region: string;
   readonly template: { Resources?: Record<string, CfnRes>; Outputs?: Record<string, any> };
-  /** Construct path of each logical ID. */
+  /** Construct path of each logical ID of the types in NAMED_TYPES (the ones the report names). */
   readonly paths: Map<string, string>;
 }
 
@@ -39,6 +39,9 @@ export interface AppModel {
   /** Resolved role ARN -> construct path. */
   readonly roleNames: Map<string, string>;
 }
+
+/** The resource types whose construct paths the report uses: principals, keys, secrets, reader functions. */
+const NAMED_TYPES = new Set(['AWS::IAM::Role', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::Lambda::Function']);
 
 /** Reads every stack's template from the assembly and indexes it. */
 export function buildModel(root: IConstruct): AppModel {
@@ -54,9 +57,13 @@ export function buildModel(root: IConstruct): AppModel {
     } catch {
       continue;
     }
+    // Resolving a logical ID is the dearest step of the model: only the
+    // resources the report names by path (see NAMED_TYPES) are resolved.
     const paths = new Map<string, string>();
     for (const r of c.node.findAll()) {
-      if (CfnResource.isCfnResource(r) && Stack.of(r) === c) paths.set(c.resolve((r as CfnElement).logicalId), r.node.path);
+      if (CfnResource.isCfnResource(r) && NAMED_TYPES.has(r.cfnResourceType) && Stack.of(r) === c) {
+        paths.set(c.resolve((r as CfnElement).logicalId), r.node.path);
+      }
     }
     stacks.push({
       stack: c,
