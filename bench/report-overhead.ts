@@ -1,14 +1,18 @@
-/* eslint-disable @stylistic/max-len */
 /**
  * Benchmark: the keys-and-secrets report on the 150-secret stack.
  *
  * - cost per secret (the report's estimate, month 1) beside the resource
  *   counts, for the three ways of rotating 150 secrets that
  *   secrets-per-stack.ts compares (ours, HostedRotation, SecretRotation);
- * - the report's overhead on ours' synth time: median of RUNS synths of a
- *   fresh app without the report, with it (no SVG) and with it (SVG through
- *   the Graphviz child process), as ratios. Goal: < 10% (without the SVG
- *   render, which is a fixed child-process start, see the table).
+ * - the report's overhead on ours' synth time, for the default options
+ *   (no SVG) and with the opt-in SVG (a Graphviz child process). RUNS rounds,
+ *   each synthesizing a fresh app without the report, with it, and with it
+ *   and the SVG, in alternating order, in this one process. On a shared
+ *   machine a difference of two medians is noisy (it once came out at 0.4%
+ *   while the report itself took 57 ms), so the goal (< 10%) is judged on two
+ *   measures and met only if both are under it: the median over rounds of
+ *   (with - without) / without, each round's pair run back to back; and the
+ *   report's own time (measured inside synth) over the median synth without.
  */
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -21,7 +25,7 @@ import { median, msSince } from './stats';
 import { CustomerManagedKey, DatabaseEngine, KeysAndSecretsReport, ManagedSecret, Rotation } from '../src';
 
 const N = 150;
-const RUNS = 7;
+const RUNS = 11;
 
 type VariantId = 'ours' | 'hostedRotation' | 'secretRotation';
 
@@ -78,7 +82,9 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
   const costs = variants.map(v => {
     const s = synth(v.id, 'no-svg');
     const c = s.last!.cost;
-    return { ...v, resources: s.resources, perSecret: c.perSecret, total: c.totalMonthOne, steady: c.totalSteadyState, keys: s.last!.map.keys.length };
+    return {
+      ...v, resources: s.resources, perSecret: c.perSecret, total: c.totalMonthOne, steady: c.totalSteadyState, keys: s.last!.map.keys.length,
+    };
   });
   log(`timing ${RUNS} synths of ours at N=${N} without / with the report...`);
   const samples = { 'none': [] as number[], 'no-svg': [] as number[], 'svg': [] as number[] };
@@ -91,8 +97,11 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
     }
   }
   const base = median(samples.none);
-  const ratioNoSvg = (median(samples['no-svg']) - base) / base;
-  const ratioSvg = (median(samples.svg) - base) / base;
+  const paired = (mode: 'no-svg' | 'svg') => median(samples[mode].map((m, i) => (m - samples.none[i]) / samples.none[i]));
+  const ratioNoSvg = paired('no-svg');
+  const ratioSvg = paired('svg');
+  const ownRatio = median(reportMs) / base;
+  const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
   const usd = (n: number) => `$${n.toFixed(4)}`;
   const markdown = [
     `#### Cost per secret (the report's estimate, month 1, N=${N})`,
@@ -103,21 +112,26 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
     '',
     `#### Report overhead on synth (ours, N=${N}, median of ${RUNS})`,
     '',
-    table(['Synth', 'Median', 'Overhead'], [
+    table(['Synth', 'Median', 'Overhead (median of paired rounds)'], [
       ['without the report', ms(base), '—'],
-      ['with the report, no SVG', ms(median(samples['no-svg'])), `${(ratioNoSvg * 100).toFixed(1)}%`],
-      ['with the report and the SVG', ms(median(samples.svg)), `${(ratioSvg * 100).toFixed(1)}%`],
+      ['with the report (default: no SVG)', ms(median(samples['no-svg'])), pct(ratioNoSvg)],
+      ['with the report and renderSvg: true', ms(median(samples.svg)), pct(ratioSvg)],
     ], 'lrr'),
     '',
-    `The report's own time (model, access map, cost, files; no SVG): median ${ms(median(reportMs))}. The SVG is rendered by @viz-js/viz in a child Node process (it only loads asynchronously), a fixed cost of a process start.`,
+    `The report's own time (model, access map, cost, files; no SVG), measured inside synth: median ${ms(median(reportMs))}, ${pct(ownRatio)} of the synth without it.`
+      + ' The SVG is rendered by @viz-js/viz in a child Node process (it only loads asynchronously): a process start, so it is opt-in (renderSvg).',
   ].join('\n');
   return {
     id: 'report',
     title: 'Keys-and-secrets report',
     markdown,
     goals: [
-      { goal: 'report adds < 10% to the synth time of the 150-secret stack (no SVG)', met: ratioNoSvg < 0.1, measured: `${(ratioNoSvg * 100).toFixed(1)}% (with the SVG: ${(ratioSvg * 100).toFixed(1)}%)` },
+      {
+        goal: 'report (default options, no SVG) adds < 10% to the synth time of the 150-secret stack',
+        met: ratioNoSvg < 0.1 && ownRatio < 0.1,
+        measured: `${pct(ratioNoSvg)} paired, ${pct(ownRatio)} own time (with renderSvg: ${pct(ratioSvg)})`,
+      },
     ],
-    data: { n: N, runs: RUNS, costs, synthMs: samples, reportMs, ratioNoSvg, ratioSvg },
+    data: { n: N, runs: RUNS, costs, synthMs: samples, reportMs, ratioNoSvg, ratioSvg, ownRatio },
   };
 }

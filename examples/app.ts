@@ -164,8 +164,8 @@ export function buildApp(outdir?: string): App {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT ?? '111111111111', region: process.env.CDK_DEFAULT_REGION ?? 'eu-west-1' };
   const keys = new KeysStack(app, 'PaymentsKeys', { env });
   new DataStack(app, 'PaymentsData', { env, key: keys.key });
-  // Writes keys-and-secrets.{json,md,svg} into the cloud assembly and prints a summary at synth.
-  new KeysAndSecretsReport(app, 'KeysAndSecretsReport');
+  // Writes keys-and-secrets.{json,md} (and, asked for here, .svg) into the cloud assembly and prints a summary at synth.
+  new KeysAndSecretsReport(app, 'KeysAndSecretsReport', { renderSvg: true });
   return app;
 }
 

@@ -1,4 +1,3 @@
-/* eslint-disable @stylistic/max-len */
 /**
  * The access map: for every key and secret of the app, which principal may
  * call which action, under which request conditions, through which policy,
@@ -131,7 +130,9 @@ export function collectPrincipals(model: AppModel, policies: EvalPolicy[]): MapP
     for (const [id, r] of resourcesOf(s, 'AWS::IAM::Role')) {
       const arn = [...model.roleNames.keys()].find(a => model.roleNames.get(a) === (s.paths.get(id) ?? `${s.name}/${id}`))!;
       const identityPolicies: EvalPolicy[] = [];
-      for (const p of (r.Properties?.Policies ?? []) as Array<{ PolicyDocument: unknown }>) identityPolicies.push(docs(resolveValue(s, p.PolicyDocument, model)));
+      for (const p of (r.Properties?.Policies ?? []) as Array<{ PolicyDocument: unknown }>) {
+        identityPolicies.push(docs(resolveValue(s, p.PolicyDocument, model)));
+      }
       identityPolicies.push(...attached.get(roleName(s, id, r)) ?? []);
       const unknownPolicies: string[] = [];
       for (const m of resolveValue(s, r.Properties?.ManagedPolicyArns ?? [], model) as unknown[]) {

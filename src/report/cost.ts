@@ -1,4 +1,3 @@
-/* eslint-disable @stylistic/max-len */
 /**
  * The monthly cost estimate: every figure with the computation that gave
  * it, from the price table (prices.ts) and what the synthesized app says
@@ -184,7 +183,9 @@ export function estimateCost(model: AppModel, map: AccessMap, prices: PriceTable
 
   const totalMonthOne = sum(lines.map(l => l.monthly));
   const freeKms = Math.min(kmsCalls, prices.kmsFreeRequestsPerMonth) / 10_000 * prices.kmsRequestsPer10k;
-  const freeLambda = Math.min(lambdaMonthly, Math.min(invocations, prices.lambdaFreeRequestsPerMonth) / 1e6 * prices.lambdaRequestsPerMillion + Math.min(gbSeconds, prices.lambdaFreeGbSecondsPerMonth) * prices.lambdaGbSecond);
+  const freeLambda = Math.min(lambdaMonthly,
+    Math.min(invocations, prices.lambdaFreeRequestsPerMonth) / 1e6 * prices.lambdaRequestsPerMillion
+    + Math.min(gbSeconds, prices.lambdaFreeGbSecondsPerMonth) * prices.lambdaGbSecond);
   return {
     lines,
     totalMonthOne,

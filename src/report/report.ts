@@ -1,4 +1,3 @@
-/* eslint-disable @stylistic/max-len */
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { attachCustomSynthesis, ISynthesisSession, Stage } from 'aws-cdk-lib';
@@ -40,7 +39,13 @@ export interface KeysAndSecretsReportProps {
   readonly fileName?: string;
   /** Print a short summary to stderr at synth. @default true */
   readonly printSummary?: boolean;
-  /** Render the diagram to SVG with Graphviz (@viz-js/viz) in a child process. @default true */
+  /**
+   * Also render the diagram to SVG with Graphviz (@viz-js/viz), in a child
+   * Node process (the library only loads asynchronously). Off by default:
+   * the child process costs about twice the synth time of a 150-secret stack.
+   * The Markdown always carries the diagram as Mermaid.
+   * @default false
+   */
   readonly renderSvg?: boolean;
   /** Requests per second a Lambda reader without a cache serves (each reads the secret). @default 1 */
   readonly readerRequestsPerSecond?: number;
@@ -55,9 +60,9 @@ export interface KeysAndSecretsReportProps {
 }
 
 /**
- * At synth, writes `keys-and-secrets.json`, `keys-and-secrets.md` (with a
- * Mermaid diagram) and `keys-and-secrets.svg` into the cloud assembly beside
- * the templates, and prints a short summary: who can do what with every KMS
+ * At synth, writes `keys-and-secrets.json` and `keys-and-secrets.md` (with a
+ * Mermaid diagram), and with `renderSvg` `keys-and-secrets.svg`, into the
+ * cloud assembly beside the templates, and prints a short summary: who can do what with every KMS
  * key and Secrets Manager secret of the app, and what they cost per month.
  *
  * Add it once, to the app: `new KeysAndSecretsReport(app, 'KeysAndSecretsReport')`.
@@ -118,18 +123,18 @@ export class KeysAndSecretsReport extends Construct {
     let svgError: string | undefined;
     const outdir = session.outdir;
     mkdirSync(outdir, { recursive: true });
-    if (this.props.renderSvg ?? true) {
+    if (this.props.renderSvg ?? false) {
       const r = renderSvg(toDot(graph));
       if (r.svg) writeFileSync(join(outdir, `${name}.svg`), r.svg);
       svgError = r.error;
     }
-    const markdown = toMarkdown(map, cost, prices, mermaid, this.props.renderSvg ?? true ? `${name}.svg` : undefined, svgError);
+    const markdown = toMarkdown(map, cost, prices, mermaid, this.props.renderSvg ?? false ? `${name}.svg` : undefined, svgError);
     writeFileSync(join(outdir, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(join(outdir, `${name}.md`), markdown);
     const millis = Date.now() - t0;
     this._last = { model, map, cost, json, markdown, svgError, millis };
     if (this.props.printSummary ?? true) {
-      process.stderr.write(summary(map, cost, join(outdir, name), svgError) + '\n');
+      process.stderr.write(summary(map, cost, join(outdir, name), this.props.renderSvg ?? false, svgError) + '\n');
     }
   }
 }
@@ -168,9 +173,11 @@ function lacks(map: AccessMap): Map<string, string[]> {
 }
 
 function grouped(map: AccessMap, arn: string) {
-  const by = new Map<string, { principal: string; kind: string; actions: string[]; conditions: Set<string>; through: Set<string>; notUnderstood: string[] }>();
+  type Row = { principal: string; kind: string; actions: string[]; conditions: Set<string>; through: Set<string>; notUnderstood: string[] };
+  const by = new Map<string, Row>();
   for (const e of map.entries.get(arn) ?? []) {
-    const x = by.get(e.principal) ?? { principal: e.principal, kind: e.kind, actions: [], conditions: new Set<string>(), through: new Set<string>(), notUnderstood: [] };
+    const x: Row = by.get(e.principal)
+      ?? { principal: e.principal, kind: e.kind, actions: [], conditions: new Set<string>(), through: new Set<string>(), notUnderstood: [] };
     if (e.decision === 'Allowed') {
       if (!x.actions.includes(e.action)) x.actions.push(e.action);
       x.conditions.add(e.scenario);
@@ -233,7 +240,9 @@ function toJson(map: AccessMap, cost: CostEstimate, prices: PriceTable): unknown
   };
 }
 
-function toMarkdown(map: AccessMap, cost: CostEstimate, prices: PriceTable, mermaid: string, svg: string | undefined, svgError: string | undefined): string {
+function toMarkdown(
+  map: AccessMap, cost: CostEstimate, prices: PriceTable, mermaid: string, svg: string | undefined, svgError: string | undefined,
+): string {
   const lack = lacks(map);
   const out: string[] = ['# Keys and secrets: who can do what, and what it costs', ''];
   out.push('Derived from the synthesized templates of every stack of the app (identity policies of every role, key policies, secret resource policies).', '');
@@ -271,12 +280,12 @@ function toMarkdown(map: AccessMap, cost: CostEstimate, prices: PriceTable, merm
   return out.join('\n');
 }
 
-function summary(map: AccessMap, cost: CostEstimate, base: string, svgError: string | undefined): string {
+function summary(map: AccessMap, cost: CostEstimate, base: string, svg: boolean, svgError: string | undefined): string {
   const allowed = [...map.entries.values()].flat().filter(e => e.decision === 'Allowed').length;
   const unknown = [...map.entries.values()].flat().filter(e => e.decision === 'NotUnderstood').length;
   return [
     `[cdk-kms-secrets] keys and secrets report: ${map.keys.length} key(s), ${map.secrets.length} secret(s), ${map.principals.length} principal(s), ${allowed} allowed access(es)${unknown ? `, ${unknown} not understood` : ''}.`,
     `  cost: ${usd(cost.totalMonthOne)}/month in month 1 (${usd(cost.perSecret)} per secret), ${usd(cost.totalSteadyState)} after key rotations, ${usd(cost.totalAfterFreeTier)} after free tiers; ${cost.waste.length} waste flag(s).`,
-    `  wrote ${base}.json, ${base}.md${svgError ? ` (no SVG: ${svgError})` : `, ${base}.svg`}`,
+    `  wrote ${base}.json, ${base}.md${!svg ? '' : svgError ? ` (no SVG: ${svgError})` : `, ${base}.svg`}`,
   ].join('\n');
 }

@@ -1,4 +1,3 @@
-/* eslint-disable @stylistic/max-len */
 /**
  * KeysAndSecretsReport on the example app and on the 150-secret benchmark
  * stack: the access map against the dev-only simulator on every principal,
@@ -40,7 +39,7 @@ function exampleApp(props = {}) {
 }
 
 describe('the example app', () => {
-  const { assembly, last } = exampleApp();
+  const { assembly, last } = exampleApp({ renderSvg: true });
 
   test('writes the JSON, the Markdown (with a Mermaid diagram) and the SVG beside the templates', () => {
     for (const f of ['keys-and-secrets.json', 'keys-and-secrets.md', 'keys-and-secrets.svg']) expect(existsSync(join(assembly.directory, f))).toBe(true);
@@ -135,6 +134,14 @@ describe('the example app', () => {
     for (const l of c.lines) expect(l.computation.length).toBeGreaterThan(0);
   });
 
+  test('the SVG is rendered only when asked for', () => {
+    const { assembly: a, last: l } = exampleApp();
+    expect(existsSync(join(a.directory, 'keys-and-secrets.md'))).toBe(true);
+    expect(existsSync(join(a.directory, 'keys-and-secrets.svg'))).toBe(false);
+    expect(l.markdown).toContain('```mermaid\nflowchart LR');
+    expect(l.markdown).not.toContain('keys-and-secrets.svg');
+  });
+
   test('prices can be overridden', () => {
     const { last: l } = exampleApp({ prices: { kmsKeyPerMonth: 2, asOf: '2030-01-01' }, renderSvg: false });
     expect(l.cost.totalMonthOne).toBeCloseTo(last.cost.totalMonthOne + 3, 9);
@@ -159,7 +166,9 @@ test('the 150-secret benchmark stack: cost per secret against the hand-computed 
   // 2 keys (the shared one and the rotation function's) × $1 + 150 × $0.40 = $62
   // rotations: 150 × 30 / days; each 12 Secrets Manager calls, 6 KMS requests, 4 invocations of 2 s at 0.25 GB.
   const rotations = 150 * 30 / days;
-  const expected = 2 + 150 * 0.4 + rotations * 12 / 10_000 * 0.05 + rotations * 6 / 10_000 * 0.03 + rotations * 4 / 1e6 * 0.2 + rotations * 4 * 2 * 0.25 * 0.0000166667;
+  const expected = 2 + 150 * 0.4
+    + rotations * 12 / 10_000 * 0.05 + rotations * 6 / 10_000 * 0.03
+    + rotations * 4 / 1e6 * 0.2 + rotations * 4 * 2 * 0.25 * 0.0000166667;
   expect(report._last!.map.keys).toHaveLength(2);
   expect(c.totalMonthOne).toBeCloseTo(expected, 9);
   expect(c.perSecret).toBeCloseTo(expected / 150, 9);
