@@ -273,14 +273,34 @@ export function collectKeys(model: AppModel): KeyModel[] {
 
 export function collectSecrets(model: AppModel, keys: KeyModel[]): SecretModel[] {
   const out: SecretModel[] = [];
+  // Secret policies with the same text are one object: the evaluator prepares
+  // a policy once (statements compiled and indexed by action), and most apps
+  // give many secrets the same policy.
+  const interned = new Map<string, EvalPolicy>();
+  const intern = (doc: EvalPolicy) => {
+    const text = JSON.stringify(doc);
+    const known = interned.get(text);
+    if (known) return known;
+    interned.set(text, doc);
+    return doc;
+  };
   for (const s of model.stacks) {
-    const policies = resourcesOf(s, 'AWS::SecretsManager::ResourcePolicy').map(([, r]) => ({ id: resolveValue(s, r.Properties?.SecretId, model), doc: docs(resolveValue(s, r.Properties?.ResourcePolicy, model)) }));
-    const schedules = resourcesOf(s, 'AWS::SecretsManager::RotationSchedule').map(([, r]) => ({ id: resolveValue(s, r.Properties?.SecretId, model), props: resolveValue(s, r.Properties, model) as Record<string, any> }));
+    // By secret (the first of each, as a search in template order would find).
+    const policies = new Map<unknown, EvalPolicy>();
+    for (const [, r] of resourcesOf(s, 'AWS::SecretsManager::ResourcePolicy')) {
+      const secretId = resolveValue(s, r.Properties?.SecretId, model);
+      if (!policies.has(secretId)) policies.set(secretId, intern(docs(resolveValue(s, r.Properties?.ResourcePolicy, model))));
+    }
+    const schedules = new Map<unknown, Record<string, any>>();
+    for (const [, r] of resourcesOf(s, 'AWS::SecretsManager::RotationSchedule')) {
+      const secretId = resolveValue(s, r.Properties?.SecretId, model);
+      if (!schedules.has(secretId)) schedules.set(secretId, resolveValue(s, r.Properties, model) as Record<string, any>);
+    }
     for (const [id, r] of resourcesOf(s, 'AWS::SecretsManager::Secret')) {
       const arn = secretArn(s, id, r);
       const kmsKeyId = resolveValue(s, r.Properties?.KmsKeyId, model);
       const key = typeof kmsKeyId === 'string' ? keys.find(k => k.arn === kmsKeyId || k.arn.endsWith(`/${kmsKeyId}`)) : undefined;
-      const schedule = schedules.find(x => x.id === arn)?.props;
+      const schedule = schedules.get(arn);
       const path = s.paths.get(id) ?? `${s.name}/${id}`;
       out.push({
         stack: s,
@@ -289,7 +309,7 @@ export function collectSecrets(model: AppModel, keys: KeyModel[]): SecretModel[]
         arn,
         key,
         keyDescription: key ? key.path : kmsKeyId === undefined ? 'aws/secretsmanager (AWS managed key)' : String(kmsKeyId),
-        policy: policies.find(p => p.id === arn)?.doc,
+        policy: policies.get(arn),
         rotationDays: schedule ? rotationDays(schedule.RotationRules) : undefined,
         rotationLambda: typeof schedule?.RotationLambdaARN === 'string' ? schedule.RotationLambdaARN : undefined,
         hosted: schedule?.HostedRotationLambda !== undefined,

@@ -377,9 +377,22 @@ export function conditionKeysFor(policies: ReadonlyArray<EvalPolicy | undefined>
 /** What a request context says about `keys` (from `conditionKeysFor`), as a string: equal strings, equal decisions. */
 export function contextSignature(context: Record<string, string | string[]> | undefined, keys: readonly string[]): string {
   if (keys.length === 0) return '';
-  const lower = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(context ?? {})) lower.set(k.toLowerCase(), list(v));
-  return keys.map(k => lower.has(k) ? JSON.stringify(lower.get(k)) : '-').join('\u0000');
+  const lower = context ? contextValues(context) : new Map<string, string>();
+  return keys.map(k => lower.get(k) ?? '-').join('\u0000');
+}
+
+const CONTEXT_VALUES = new WeakMap<object, Map<string, string>>();
+
+/** A context's values as JSON, by key in lower case (the last of keys equal but for case wins, as in `contextOf`); once per context. */
+function contextValues(context: Record<string, string | string[]>): Map<string, string> {
+  let m = CONTEXT_VALUES.get(context);
+  if (!m) {
+    const lower = new Map<string, string[]>();
+    for (const [k, v] of Object.entries(context)) lower.set(k.toLowerCase(), list(v));
+    m = new Map([...lower].map(([k, v]) => [k, JSON.stringify(v)]));
+    CONTEXT_VALUES.set(context, m);
+  }
+  return m;
 }
 
 const BY_ACTION = new WeakMap<EvalPolicy, Map<string, readonly EvalStatement[]>>();
