@@ -1,14 +1,24 @@
 /**
  * The price table the cost estimate uses: region-independent list prices
  * (US East, N. Virginia), in US dollars, as data, with the date they were
- * read and their sources. Override any of them with
+ * recorded and the source page of each. Override any of them with
  * `KeysAndSecretsReportProps.prices`. Internal module.
+ *
+ * These are list prices as recorded on the table's date (`asOf`). They were
+ * NOT verified against the live pricing pages from the machine this table
+ * was written on (it has no internet access): check them against the pages
+ * in `sourceOf` before relying on the figures, and pass the current ones
+ * through `prices` if they differ.
  */
 
 export interface PriceTable {
   readonly asOf: string;
   readonly currency: string;
   readonly sources: readonly string[];
+  /** How far the prices were checked (shown in the report). */
+  readonly verification: string;
+  /** The pricing page each price is read from, by price name. */
+  readonly sourceOf: Readonly<Record<string, string>>;
   /** A customer-managed KMS key (also each multi-Region replica key), per month. */
   readonly kmsKeyPerMonth: number;
   /** Added per month by each of the first `kmsRotationSurchargeMaxRotations` rotations of a key's material. */
@@ -30,6 +40,10 @@ export interface PriceTable {
   readonly lambdaFreeGbSecondsPerMonth: number;
 }
 
+const KMS = 'https://aws.amazon.com/kms/pricing/';
+const SECRETS_MANAGER = 'https://aws.amazon.com/secrets-manager/pricing/';
+const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
+
 export const PRICES: PriceTable = {
   asOf: '2026-12-01',
   currency: 'USD',
@@ -38,6 +52,20 @@ export const PRICES: PriceTable = {
     'https://aws.amazon.com/secrets-manager/pricing/ ($0.40 per secret per month, replicas count as secrets; $0.05 per 10,000 API calls; the 30-day trial is not counted)',
     'https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests, $0.0000166667 per GB-second on x86; free tier 1M requests and 400,000 GB-seconds per month)',
   ],
+  verification: 'list prices as recorded on the table\'s date; not verified against the live pricing pages (the table was written offline)',
+  sourceOf: {
+    kmsKeyPerMonth: KMS,
+    kmsRotationSurchargePerMonth: KMS,
+    kmsRotationSurchargeMaxRotations: KMS,
+    kmsRequestsPer10k: KMS,
+    kmsFreeRequestsPerMonth: KMS,
+    secretPerMonth: SECRETS_MANAGER,
+    secretsManagerCallsPer10k: SECRETS_MANAGER,
+    lambdaRequestsPerMillion: LAMBDA,
+    lambdaGbSecond: LAMBDA,
+    lambdaFreeRequestsPerMonth: LAMBDA,
+    lambdaFreeGbSecondsPerMonth: LAMBDA,
+  },
   kmsKeyPerMonth: 1,
   kmsRotationSurchargePerMonth: 1,
   kmsRotationSurchargeMaxRotations: 2,

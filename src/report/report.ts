@@ -272,7 +272,7 @@ function toMarkdown(
   }
   out.push('');
   for (const s of map.secrets) for (const l of lack.get(s.arn) ?? []) out.push(`- ${s.path} lacks: ${l}`);
-  out.push('', '## Cost per month', '', `Prices as of ${prices.asOf} (${prices.currency}); sources: ${prices.sources.join('; ')}.`, '');
+  out.push('', '## Cost per month', '', `Prices as of ${prices.asOf} (${prices.currency}): ${prices.verification}; sources: ${prices.sources.join('; ')}.`, '');
   out.push('| Item | Quantity | Per month | Computation |', '|---|---:|---:|---|');
   for (const l of cost.lines) out.push(`| ${l.item} | ${num(l.quantity)} ${l.unit} | ${usd(l.monthly)} | ${l.computation} |`);
   out.push('', `- **Total, month 1: ${usd(cost.totalMonthOne)}** (${usd(cost.perSecret)} per secret)`, `- after every key's charged rotations: ${usd(cost.totalSteadyState)}`, `- after the KMS and Lambda free tiers (if nothing else in the account uses them): ${usd(cost.totalAfterFreeTier)}`, '');
