@@ -25,6 +25,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jsiiVersion: '~6.0.0',
 
   peerDeps: ['cdk-nag@^3.0.2'],
+  // Graphviz compiled to WebAssembly (MIT): renders the report's diagram to SVG offline. Bundled, no native code.
+  bundledDeps: ['@viz-js/viz@^3.31.0'],
   devDeps: [
     'cdk-nag@3.0.2',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',

@@ -9,7 +9,7 @@
  * throws) make it exit non-zero, after the other benchmarks have run.
  *
  * Run a subset while working on one: `... bench/run.ts secrets keys` (ids:
- * secrets, keys, rotation, reads); a subset prints but writes no results.
+ * secrets, keys, rotation, reads, report); a subset prints but writes no results.
  *
  * The task starts this file with a type-checking ts-node, whose TypeScript
  * program stays in memory (about 700 MB of heap): every major garbage
@@ -24,6 +24,7 @@ import { join, resolve } from 'path';
 import * as cachedReads from './cached-reads';
 import * as keyPolicyCapacity from './key-policy-capacity';
 import { BenchResult, goalsTable, machine, table } from './report';
+import * as reportOverhead from './report-overhead';
 import * as rotationHandler from './rotation-handler';
 import * as secretsPerStack from './secrets-per-stack';
 import { msSince, round } from './stats';
@@ -37,6 +38,7 @@ const BENCHMARKS: ReadonlyArray<{ readonly key: string; readonly bench: Bench }>
   { key: 'keys', bench: keyPolicyCapacity },
   { key: 'rotation', bench: rotationHandler },
   { key: 'reads', bench: cachedReads },
+  { key: 'report', bench: reportOverhead },
 ];
 
 function log(line: string): void {

@@ -14,7 +14,8 @@
  *   of the key and the secret (CloudTrail events, rotation alarms, usage
  *   anomalies) on one KMS-encrypted SNS topic.
  *
- * `npm run example` synthesizes it into cdk.out, runs the four cdk-nag packs
+ * `npm run example` synthesizes it into cdk.out (with the keys-and-secrets
+ * report: access map, diagram and cost estimate), runs the four cdk-nag packs
  * and cfn-lint on every template, and fails on any finding except the two
  * documented in README "Findings we cannot fix".
  */
@@ -25,7 +26,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CustomerManagedKey, DatabaseEngine, KeyOperation, KeysAndSecretsMonitoring, ManagedSecret, Rotation, RotationSchedule } from '../lib';
+import { CustomerManagedKey, DatabaseEngine, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport, ManagedSecret, Rotation, RotationSchedule } from '../lib';
 
 export class KeysStack extends Stack {
   public readonly key: CustomerManagedKey;
@@ -163,6 +164,8 @@ export function buildApp(outdir?: string): App {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT ?? '111111111111', region: process.env.CDK_DEFAULT_REGION ?? 'eu-west-1' };
   const keys = new KeysStack(app, 'PaymentsKeys', { env });
   new DataStack(app, 'PaymentsData', { env, key: keys.key });
+  // Writes keys-and-secrets.{json,md} (and, asked for here, .svg) into the cloud assembly and prints a summary at synth.
+  new KeysAndSecretsReport(app, 'KeysAndSecretsReport', { renderSvg: true });
   return app;
 }
 

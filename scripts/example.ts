@@ -3,7 +3,7 @@
  * cdk-nag pack and cfn-lint on each stack, prints one table and exits
  * non-zero on any finding.
  */
-import { rmSync } from 'fs';
+import { readFileSync, rmSync } from 'fs';
 import { Stack } from 'aws-cdk-lib';
 import { buildApp } from '../examples/app';
 import { cfnLint, describeFindings, Finding, nagFindings, unfixableReason } from '../test/support/compliance';
@@ -52,6 +52,11 @@ console.log(line(header));
 console.log(`|${widths.map(w => '-'.repeat(w + 2)).join('|')}|`);
 rows.forEach(r => console.log(line(r)));
 console.log(`\nSynthesized ${stacks.length} stack(s) into ${outdir}/.`);
+
+// The keys-and-secrets report (KeysAndSecretsReport in examples/app.ts): its cost section, printed.
+const report = readFileSync(`${outdir}/keys-and-secrets.md`, 'utf-8');
+console.log(`\n${report.slice(report.indexOf('## Cost per month'))}`);
+console.log(`Full report: ${outdir}/keys-and-secrets.md (access map, Mermaid diagram), ${outdir}/keys-and-secrets.json, ${outdir}/keys-and-secrets.svg`);
 
 if (accepted.length > 0) {
   console.log('\nAccepted findings (README "Findings we cannot fix"; nothing is suppressed in the library):');

@@ -8,3 +8,4 @@ export * from './rotation';
 export * from './grants';
 export * from './nag';
 export * from './monitoring';
+export * from './report';
