@@ -166,7 +166,7 @@ class PolicyState {
         }
         if (identities.some(i => i.kind !== 'service' && i.kind !== 'star' && i.kind !== 'account')) named.push(principal);
       }
-      if (wantsUse && perPrincipal.some(p => p.identities.some(i => i.kind === 'service')) && !bindsServiceToAccount(conditions, stack)) {
+      if (wantsUse && perPrincipal.some(p => p.identities.some(i => i.kind === 'service')) && !bindsServiceToAccount(stack.resolve(conditions), stack)) {
         // A service acting for any account could otherwise use the key (the confused deputy).
         conditions = { ...conditions, StringEquals: { ...(conditions.StringEquals ?? {}), 'aws:SourceAccount': stack.account } };
       }

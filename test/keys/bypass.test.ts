@@ -4,7 +4,7 @@
  * either fails at synth with the library's error form, or synthesizes a
  * policy in which IAM evaluation denies the escalation.
  */
-import { App, Aws, CfnParameter, CliCredentialsStackSynthesizer, Fn, Stack } from 'aws-cdk-lib';
+import { App, ArnFormat, Aws, CfnParameter, CliCredentialsStackSynthesizer, Fn, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -440,4 +440,14 @@ describe('found by the attacker review', () => {
     const arn = new CfnParameter(f.stack, 'RoleArn').valueAsString;
     expectLibraryError(() => key(f).grantDecrypt(new iam.ArnPrincipal(arn)), /identity cannot be known at synth/);
   });
+});
+
+test('an encryption context naming an ARN of this account binds a service, also in an env-agnostic stack (no aws:SourceAccount added)', () => {
+  const stack = new Stack(new App(), 'Agnostic');
+  const k = new CustomerManagedKey(stack, 'Key');
+  const logGroupArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/app', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  k.grantUse(new iam.ServicePrincipal('logs.amazonaws.com'), { operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT], encryptionContext: { 'aws:logs:arn': logGroupArn } });
+  const text = JSON.stringify(Template.fromStack(stack).toJSON());
+  expect(text).toContain('kms:EncryptionContext:aws:logs:arn');
+  expect(text).not.toContain('aws:SourceAccount');
 });
