@@ -7,6 +7,7 @@ import { DefaultStackSynthesizer, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
+import { identitiesOfPrincipal } from './normalize';
 import { KeyPolicyBuilder, SID } from './policy-builder';
 import {
   actionsFor, ENCRYPTION_CONTEXT_ACTIONS, KeyOperation, SERVICE_USER_ACTIONS, USAGE_OPERATIONS, userOperations,
@@ -22,9 +23,10 @@ export function viaServiceEndpoint(scope: IConstruct, service: string): string {
   return `${service}.${Stack.of(scope).region}.amazonaws.com`;
 }
 
+/** Whether a principal is AWS service principals only, by the normalizer's identities. */
 export function isServicePrincipal(scope: IConstruct, principal: iam.IPrincipal): boolean {
-  const json = Stack.of(scope).resolve(principal.policyFragment.principalJson) as Record<string, unknown>;
-  return Object.keys(json).length > 0 && Object.keys(json).every(k => k === 'Service');
+  const ids = identitiesOfPrincipal(scope, principal).identities;
+  return ids.length > 0 && ids.every(i => i.kind === 'service');
 }
 
 /**

@@ -371,7 +371,7 @@ export function hasPositiveCondition(conditions: Record<string, Record<string, u
 }
 
 /** The values a positive condition on `key` requires (see hasPositiveCondition); empty if none. */
-export function positiveValues(conditions: Record<string, Record<string, unknown>> | undefined, key: string): unknown[] {
+function positiveValues(conditions: Record<string, Record<string, unknown>> | undefined, key: string): unknown[] {
   for (const [operator, entries] of Object.entries(conditions ?? {})) {
     if (!POSITIVE_OPERATORS.includes(operator.toLowerCase()) || !entries || typeof entries !== 'object') continue;
     for (const [k, value] of Object.entries(entries)) {

@@ -16,7 +16,7 @@ import { IResolveContext, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import {
-  bindsServiceToAccount, hasPositiveCondition, identitiesOfPrincipal, identitiesOfJson, normalizeActions, normalizeStatement, PrincipalIdentity,
+  bindsServiceToAccount, hasPositiveCondition, identitiesOfPrincipal, normalizeActions, normalizeStatement, PrincipalIdentity,
 } from './normalize';
 import {
   adminActions, CRYPTO_ACTIONS, isAdminWriteAction, isCryptoAction, KEY_POLICY_MAX_BYTES, LOCKOUT_ACTION, userDeniedActions,
@@ -360,10 +360,6 @@ export class KeyPolicyBuilder {
     this.requiredAdministrators.push({ ids, problem });
   }
 
-  public roleOfPrincipal(principal: iam.IPrincipal): PolicyRole | undefined {
-    return this.state.roleOfPrincipal(principal);
-  }
-
   public roleOfIdentity(identity: string): PolicyRole | undefined {
     return this.state.roleOfIdentity(identity);
   }
@@ -374,11 +370,6 @@ export class KeyPolicyBuilder {
 
   public identitiesOf(principal: iam.IPrincipal): PrincipalIdentity[] {
     return this.state.identitiesOf(principal);
-  }
-
-  /** Whether some principal can call PutKeyPolicy, in the policy as it is now. */
-  public isManageable(): boolean {
-    return this.rebuild().isManageable();
   }
 
   /**
@@ -552,14 +543,6 @@ function estimateLength(stackName: string, v: unknown): number | undefined {
   return 100;
 }
 
-export function describePrincipal(scope: IConstruct, principal: iam.IPrincipal): string {
-  const json = Stack.of(scope).resolve(principal.policyFragment.principalJson);
-  const text = JSON.stringify(json);
-  if (Token.isUnresolved(text)) return 'a principal';
-  const node = (principal as unknown as { node?: { path?: string } }).node;
-  return node?.path ? `Principal ${node.path} (${text})` : `Principal ${text}`;
-}
-
 /**
  * Canonical names of the KMS actions an action list covers (case folded,
  * wildcards expanded); an action KMS does not have is an error naming `label`.
@@ -570,4 +553,3 @@ export function expandActions(actions: string[], label = 'CustomerManagedKey.gra
   return out.map(a => a.name);
 }
 
-export { identitiesOfJson };
