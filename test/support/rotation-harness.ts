@@ -36,7 +36,7 @@ import {
 import type { SecretsManagerRotationEvent } from 'aws-lambda';
 import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
-import { requireServices, ServiceEnv } from './services';
+import { mysqlVerifiedTls, requireServices, ServiceEnv } from './services';
 import type { DbSecret, EngineAdapter } from '../../src/rotation/runtime/engine';
 import { createHandler, RotationHandler, SERVICE_NAME } from '../../src/rotation/runtime/lambda';
 import { mysqlEngine } from '../../src/rotation/runtime/mysql';
@@ -888,11 +888,9 @@ export class RotationHarness {
 
   private async mysqlConnect(user: string, password: string): Promise<Connection> {
     const conn = await createConnection({
-      host: this.host,
-      port: this.port,
+      ...(this.tlsServer ? mysqlVerifiedTls(this.host, this.port, this.ca) : { host: this.host, port: this.port }),
       user,
       password,
-      ssl: this.tlsServer ? { ca: this.ca, rejectUnauthorized: true, verifyIdentity: true } : undefined,
       connectTimeout: 10_000,
       charset: 'utf8mb4',
     });
