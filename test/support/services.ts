@@ -138,7 +138,7 @@ export const describeWithServices: jest.Describe = servicesSkipped() ? skippingD
  * certificate names only 127.0.0.1, so plain mysql2 with `verifyIdentity`
  * cannot connect to it.
  */
-export function mysqlVerifiedTls(host: string, port: number, ca: string | Buffer): {
+export function mysqlVerifiedTls(host: string, tcpPort: number, ca: string | Buffer): {
   readonly host: string;
   readonly port: number;
   readonly stream: () => Socket;
@@ -146,9 +146,9 @@ export function mysqlVerifiedTls(host: string, port: number, ca: string | Buffer
 } {
   return {
     host,
-    port,
+    port: tcpPort,
     stream: () => {
-      const socket = connect({ host, port });
+      const socket = connect({ host, port: tcpPort });
       if (isIP(host) !== 0) (socket as unknown as { _host: string })._host = host;
       return socket;
     },

@@ -81,8 +81,16 @@ describeWithServices('TLS host name verification against the real servers (IP ce
     const san = (socket: unknown) => (socket as TLSSocket).getPeerCertificate().subjectaltname;
 
     test('PostgreSQL: IP certificate on port, name certificate on namePort', async () => {
-      for (const [port, host, expected] of [[svc.pg.port, svc.pg.host, 'IP Address:127.0.0.1'], [svc.pg.namePort, svc.tlsName, 'DNS:localhost']] as const) {
-        const client = new Client({ host, port, user: svc.pg.user, password: svc.pg.password, database: svc.pg.database, ssl: { ca, rejectUnauthorized: true } });
+      const cases = [[svc.pg.port, svc.pg.host, 'IP Address:127.0.0.1'], [svc.pg.namePort, svc.tlsName, 'DNS:localhost']] as const;
+      for (const [port, host, expected] of cases) {
+        const client = new Client({
+          host,
+          port,
+          user: svc.pg.user,
+          password: svc.pg.password,
+          database: svc.pg.database,
+          ssl: { ca, rejectUnauthorized: true },
+        });
         await client.connect();
         try {
           expect(san((client as unknown as { connection: { stream: unknown } }).connection.stream)).toBe(expected);
@@ -95,7 +103,13 @@ describeWithServices('TLS host name verification against the real servers (IP ce
     test('MariaDB: IP certificate on port, name certificate on namePort', async () => {
       // Chain only (no identity check) here: this case is about what the server presents.
       for (const [port, expected] of [[svc.mysql.port, 'IP Address:127.0.0.1'], [svc.mysql.namePort, 'DNS:localhost']] as const) {
-        const conn = await createConnection({ host: svc.mysql.host, port, user: svc.mysql.user, password: svc.mysql.password, ssl: { ca, rejectUnauthorized: true } });
+        const conn = await createConnection({
+          host: svc.mysql.host,
+          port,
+          user: svc.mysql.user,
+          password: svc.mysql.password,
+          ssl: { ca, rejectUnauthorized: true },
+        });
         try {
           expect(san((conn as unknown as { connection: { stream: unknown } }).connection.stream)).toBe(expected);
         } finally {
@@ -107,7 +121,11 @@ describeWithServices('TLS host name verification against the real servers (IP ce
 
   describe('control: mysql2 on its own socket (what the adapter did before the fix) checks an IP host against "localhost"', () => {
     const connect = (port: number): Promise<Connection> => createConnection({
-      host: svc.mysql.host, port, user: svc.mysql.user, password: svc.mysql.password, connectTimeout: 5000,
+      host: svc.mysql.host,
+      port,
+      user: svc.mysql.user,
+      password: svc.mysql.password,
+      connectTimeout: 5000,
       ssl: { ca, rejectUnauthorized: true, verifyIdentity: true },
     });
 
