@@ -242,7 +242,8 @@ function toJson(map: AccessMap, cost: CostEstimate, prices: PriceTable, lack: Ma
 }
 
 function toMarkdown(
-  map: AccessMap, cost: CostEstimate, prices: PriceTable, lack: Map<string, string[]>, mermaid: string, svg: string | undefined, svgError: string | undefined,
+  map: AccessMap, cost: CostEstimate, prices: PriceTable, lack: Map<string, string[]>,
+  mermaid: string, svg: string | undefined, svgError: string | undefined,
 ): string {
   const out: string[] = ['# Keys and secrets: who can do what, and what it costs', ''];
   out.push('Derived from the synthesized templates of every stack of the app (identity policies of every role, key policies, secret resource policies).', '');
