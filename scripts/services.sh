@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Start / stop the real services the tests talk to, each on a free loopback port:
 #
-#   PostgreSQL 15 with TLS      (ssl=on, server cert signed by a throw-away test CA)
+#   PostgreSQL 15 with TLS      (ssl=on, server cert signed by a throw-away test CA,
+#                                issued to the IP address 127.0.0.1 only)
+#   PostgreSQL 15 with TLS, "name" twin (same CA, cert issued to the name localhost only)
 #   PostgreSQL 15 without TLS   (ssl=off; proves TLS-requiring clients fail loudly)
-#   MariaDB with TLS            (same test CA)
+#   MariaDB with TLS            (same test CA, cert for the IP 127.0.0.1 only)
+#   MariaDB with TLS, "name" twin (same CA, cert for the name localhost only)
 #   MariaDB without TLS         (--skip-ssl; same reason as above)
 #   moto server                 (Secrets Manager and KMS API emulator)
+#
+# Two certificates, so that host name verification is really proven: a client
+# that connects to 127.0.0.1 must accept the IP certificate and refuse the
+# localhost one (MySQL clients that send no server name for an IP get this
+# wrong), and a client that connects to localhost the other way round.
 #
 # Usage:
 #   bash scripts/services.sh start   # (re)create .services/, start everything, write .services/env
@@ -112,13 +120,15 @@ stop_moto() {
   log "stopped moto"
 }
 
-# Stops all five services in parallel; a no-op for whatever is not running.
+# Stops all seven services in parallel; a no-op for whatever is not running.
 stop_all() {
   [[ -d $STATE ]] || return 0
   local pids=() pid
   stop_pg "$STATE/pg-tls" & pids+=($!)
   stop_pg "$STATE/pg-notls" & pids+=($!)
+  stop_pg "$STATE/pg-name" & pids+=($!)
   stop_mysql "$STATE/mysql-tls" & pids+=($!)
+  stop_mysql "$STATE/mysql-name" & pids+=($!)
   stop_mysql "$STATE/mysql-notls" & pids+=($!)
   stop_moto & pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || true; done
@@ -155,14 +165,14 @@ check_binaries() {
   fi
 }
 
-# Five distinct free TCP ports on 127.0.0.1. All sockets are bound at the same
+# Seven distinct free TCP ports on 127.0.0.1. All sockets are bound at the same
 # time so the kernel hands out different ports; they are closed right away, and
 # the servers bind them a moment later (a tiny race we accept).
 free_ports() {
   python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(5):
+for _ in range(7):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -172,32 +182,39 @@ for s in socks:
 EOF
 }
 
-# A throw-away CA plus one server cert per database (CN/SAN localhost + IP 127.0.0.1).
+# A throw-away CA and two server certs per database: one issued to the IP
+# address 127.0.0.1 only (the main TLS servers), one to the name localhost only
+# (the "name" twins). Neither names the other, so each proves one direction of
+# host name verification.
 make_tls() {
-  local tls=$STATE/tls name
+  local tls=$STATE/tls name kind
   mkdir -p "$tls"
   chmod 755 "$tls"
   openssl req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 2 \
     -keyout "$tls/ca.key" -out "$tls/ca.pem" -subj "/CN=cdk-kms-secrets test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     2>/dev/null
-  cat >"$tls/server.ext" <<'EOF'
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1
-EOF
-  for name in pg mysql; do
-    openssl req -new -nodes -newkey rsa:2048 -sha256 -subj "/CN=localhost" \
+  for kind in ip name; do
+    {
+      echo "basicConstraints=critical,CA:FALSE"
+      echo "keyUsage=critical,digitalSignature,keyEncipherment"
+      echo "extendedKeyUsage=serverAuth"
+      if [[ $kind == ip ]]; then echo "subjectAltName=IP:127.0.0.1"; else echo "subjectAltName=DNS:localhost"; fi
+    } >"$tls/$kind.ext"
+  done
+  # <engine>-server.*: for 127.0.0.1; <engine>-name-server.*: for localhost.
+  for name in pg mysql pg-name mysql-name; do
+    if [[ $name == *-name ]]; then kind=name; else kind=ip; fi
+    openssl req -new -nodes -newkey rsa:2048 -sha256 -subj "/CN=$([[ $kind == ip ]] && echo 127.0.0.1 || echo localhost)" \
       -keyout "$tls/$name-server.key" -out "$tls/$name-server.csr" 2>/dev/null
     openssl x509 -req -in "$tls/$name-server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
-      -set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 -extfile "$tls/server.ext" \
+      -set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 -extfile "$tls/$kind.ext" \
       -out "$tls/$name-server.pem" 2>/dev/null
   done
-  rm -f "$tls"/*.csr "$tls/server.ext" "$tls/ca.key" # the CA key is never needed again
+  rm -f "$tls"/*.csr "$tls"/*.ext "$tls/ca.key" # the CA key is never needed again
   # PostgreSQL refuses a key that is not owned by it with mode 600; MariaDB just needs to read its own.
-  chown postgres: "$tls/pg-server.key" "$tls/pg-server.pem"
-  chown mysql: "$tls/mysql-server.key" "$tls/mysql-server.pem"
+  chown postgres: "$tls/pg-server.key" "$tls/pg-server.pem" "$tls/pg-name-server.key" "$tls/pg-name-server.pem"
+  chown mysql: "$tls/mysql-server.key" "$tls/mysql-server.pem" "$tls/mysql-name-server.key" "$tls/mysql-name-server.pem"
   chmod 600 "$tls"/*-server.key "$tls"/*-server.pem
   chmod 644 "$tls/ca.pem"
 }
@@ -215,11 +232,13 @@ init_pg() {
     --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync
   rm -f "$pw_file"
   runuser -u postgres -- cp -a "$STATE/pg-tls/data" "$STATE/pg-notls/data"
+  runuser -u postgres -- cp -a "$STATE/pg-tls/data" "$STATE/pg-name/data"
 }
 
 # Append our settings to postgresql.conf (later lines win) and start the cluster.
+# cert: the server certificate's base name in $STATE/tls (pg-server or pg-name-server).
 start_pg() {
-  local dir=$1 port=$2 ssl=$3
+  local dir=$1 port=$2 ssl=$3 cert=${4:-pg-server}
   {
     echo "# --- added by scripts/services.sh ---"
     echo "listen_addresses = '127.0.0.1'"
@@ -232,8 +251,8 @@ start_pg() {
     echo "max_connections = 50"
     echo "ssl = $ssl"
     if [[ $ssl == on ]]; then
-      echo "ssl_cert_file = '$STATE/tls/pg-server.pem'"
-      echo "ssl_key_file = '$STATE/tls/pg-server.key'"
+      echo "ssl_cert_file = '$STATE/tls/$cert.pem'"
+      echo "ssl_key_file = '$STATE/tls/$cert.key'"
       echo "ssl_ca_file = '$STATE/tls/ca.pem'"
     fi
   } >>"$dir/data/postgresql.conf"
@@ -245,14 +264,16 @@ init_mysql() {
   mariadb-install-db --no-defaults --user=mysql --datadir="$STATE/mysql-tls/data" \
     --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve
   cp -a "$STATE/mysql-tls/data" "$STATE/mysql-notls/data"
+  cp -a "$STATE/mysql-tls/data" "$STATE/mysql-name/data"
 }
 
 # Start one mariadbd in the background; its init file sets the root password.
+# cert: the server certificate's base name in $STATE/tls (mysql-server or mysql-name-server).
 start_mysql() {
-  local dir=$1 port=$2 tls=$3
+  local dir=$1 port=$2 tls=$3 cert=${4:-mysql-server}
   local -a tls_opts
   if [[ $tls == on ]]; then
-    tls_opts=(--ssl-ca="$STATE/tls/ca.pem" --ssl-cert="$STATE/tls/mysql-server.pem" --ssl-key="$STATE/tls/mysql-server.key")
+    tls_opts=(--ssl-ca="$STATE/tls/ca.pem" --ssl-cert="$STATE/tls/$cert.pem" --ssl-key="$STATE/tls/$cert.key")
   else
     tls_opts=(--skip-ssl)
   fi
@@ -315,17 +336,17 @@ start_all() {
   # On any failure from here on, stop whatever was already started (logs stay for inspection).
   trap 'rc=$?; if ((rc != 0)); then echo "[services] start failed; stopping what was started (logs in $STATE)" >&2; stop_all >&2; fi' EXIT
 
-  read -r PG_PORT PG_NOTLS_PORT MYSQL_PORT MYSQL_NOTLS_PORT MOTO_PORT <<<"$(free_ports)"
+  read -r PG_PORT PG_NOTLS_PORT PG_NAME_PORT MYSQL_PORT MYSQL_NOTLS_PORT MYSQL_NAME_PORT MOTO_PORT <<<"$(free_ports)"
   PG_PASSWORD=$(openssl rand -hex 16)    # hex: no quoting issues anywhere
   MYSQL_PASSWORD=$(openssl rand -hex 16)
 
   # moto is pure Python and independent of the rest: start it first so its import overlaps with the others.
   start_moto
 
-  mkdir -p "$STATE"/pg-tls "$STATE"/pg-notls "$STATE"/mysql-tls "$STATE"/mysql-notls
-  chown postgres: "$STATE"/pg-tls "$STATE"/pg-notls
-  chown mysql: "$STATE"/mysql-tls "$STATE"/mysql-notls
-  chmod 700 "$STATE"/pg-tls "$STATE"/pg-notls "$STATE"/mysql-tls "$STATE"/mysql-notls
+  mkdir -p "$STATE"/pg-tls "$STATE"/pg-notls "$STATE"/pg-name "$STATE"/mysql-tls "$STATE"/mysql-notls "$STATE"/mysql-name
+  chown postgres: "$STATE"/pg-tls "$STATE"/pg-notls "$STATE"/pg-name
+  chown mysql: "$STATE"/mysql-tls "$STATE"/mysql-notls "$STATE"/mysql-name
+  chmod 700 "$STATE"/pg-tls "$STATE"/pg-notls "$STATE"/pg-name "$STATE"/mysql-tls "$STATE"/mysql-notls "$STATE"/mysql-name
 
   # Both database engines bootstrap in parallel with the TLS material generation.
   init_pg >"$STATE/pg-init.log" 2>&1 &
@@ -354,6 +375,7 @@ EOF
   fi
   start_mysql "$STATE/mysql-tls" "$MYSQL_PORT" on
   start_mysql "$STATE/mysql-notls" "$MYSQL_NOTLS_PORT" off
+  start_mysql "$STATE/mysql-name" "$MYSQL_NAME_PORT" on mysql-name-server
 
   if ! wait "$pg_init"; then
     echo "[services] ERROR: initdb failed" >&2
@@ -364,16 +386,21 @@ EOF
   local pg_tls=$!
   start_pg "$STATE/pg-notls" "$PG_NOTLS_PORT" off >>"$STATE/pg-init.log" 2>&1 &
   local pg_notls=$!
+  start_pg "$STATE/pg-name" "$PG_NAME_PORT" on pg-name-server >>"$STATE/pg-init.log" 2>&1 &
+  local pg_name=$!
 
   local failed=0
   wait "$pg_tls" || { echo "[services] ERROR: PostgreSQL (TLS) failed to start" >&2; show_log "$STATE/pg-tls/postgres.log"; failed=1; }
   wait "$pg_notls" || { echo "[services] ERROR: PostgreSQL (no TLS) failed to start" >&2; show_log "$STATE/pg-notls/postgres.log"; failed=1; }
+  wait "$pg_name" || { echo "[services] ERROR: PostgreSQL (TLS, name cert) failed to start" >&2; show_log "$STATE/pg-name/postgres.log"; failed=1; }
   ((failed == 0)) || exit 1
 
   wait_for "PostgreSQL (TLS)" "$STATE/pg-tls/postgres.log" "" pg_ready "$PG_PORT"
   wait_for "PostgreSQL (no TLS)" "$STATE/pg-notls/postgres.log" "" pg_ready "$PG_NOTLS_PORT"
+  wait_for "PostgreSQL (TLS, name cert)" "$STATE/pg-name/postgres.log" "" pg_ready "$PG_NAME_PORT"
   wait_for "MariaDB (TLS)" "$STATE/mysql-tls/mariadbd.log" "$(cat "$STATE/mysql-tls/launcher.pid")" mysql_ready "$MYSQL_PORT"
   wait_for "MariaDB (no TLS)" "$STATE/mysql-notls/mariadbd.log" "$(cat "$STATE/mysql-notls/launcher.pid")" mysql_ready "$MYSQL_NOTLS_PORT"
+  wait_for "MariaDB (TLS, name cert)" "$STATE/mysql-name/mariadbd.log" "$(cat "$STATE/mysql-name/launcher.pid")" mysql_ready "$MYSQL_NAME_PORT"
   wait_for "moto" "$STATE/moto.log" "$(cat "$STATE/moto.pid")" moto_ready
 
   # `export KEY=value` lines; %q keeps paths with odd characters shell-safe.
@@ -386,12 +413,15 @@ EOF
       KMSSEC_PG_PASSWORD "$PG_PASSWORD" \
       KMSSEC_PG_DATABASE postgres \
       KMSSEC_PG_NOTLS_PORT "$PG_NOTLS_PORT" \
+      KMSSEC_PG_NAME_PORT "$PG_NAME_PORT" \
       KMSSEC_MYSQL_HOST 127.0.0.1 \
       KMSSEC_MYSQL_PORT "$MYSQL_PORT" \
       KMSSEC_MYSQL_USER root \
       KMSSEC_MYSQL_PASSWORD "$MYSQL_PASSWORD" \
       KMSSEC_MYSQL_NOTLS_PORT "$MYSQL_NOTLS_PORT" \
+      KMSSEC_MYSQL_NAME_PORT "$MYSQL_NAME_PORT" \
       KMSSEC_TLS_CA_FILE "$STATE/tls/ca.pem" \
+      KMSSEC_TLS_NAME localhost \
       KMSSEC_MOTO_ENDPOINT "http://127.0.0.1:$MOTO_PORT" \
       AWS_ACCESS_KEY_ID testing \
       AWS_SECRET_ACCESS_KEY testing \
@@ -401,10 +431,12 @@ EOF
   chmod 600 "$ENV_FILE" # it holds the (throw-away) passwords
 
   trap - EXIT
-  log "PostgreSQL 15 (TLS)     127.0.0.1:$PG_PORT"
+  log "PostgreSQL 15 (TLS, cert for 127.0.0.1 only)  127.0.0.1:$PG_PORT"
   log "PostgreSQL 15 (no TLS)  127.0.0.1:$PG_NOTLS_PORT"
-  log "MariaDB (TLS)           127.0.0.1:$MYSQL_PORT"
+  log "PostgreSQL 15 (TLS, cert for localhost only)  localhost:$PG_NAME_PORT"
+  log "MariaDB (TLS, cert for 127.0.0.1 only)        127.0.0.1:$MYSQL_PORT"
   log "MariaDB (no TLS)        127.0.0.1:$MYSQL_NOTLS_PORT"
+  log "MariaDB (TLS, cert for localhost only)        localhost:$MYSQL_NAME_PORT"
   log "moto                    http://127.0.0.1:$MOTO_PORT"
   local ms=$((($(date +%s%N) - t0) / 1000000))
   log "ready in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s; env: $ENV_FILE"

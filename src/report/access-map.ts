@@ -102,8 +102,20 @@ function docs(v: unknown): EvalPolicy {
   return (v ?? {}) as EvalPolicy;
 }
 
+/** A template's resources by type, in template order, indexed once per template. */
+const BY_TYPE = new WeakMap<object, Map<string, Array<[string, CfnRes]>>>();
+
 function resourcesOf(s: StackModel, type: string): Array<[string, CfnRes]> {
-  return Object.entries(s.template.Resources ?? {}).filter(([, r]) => r.Type === type);
+  let byType = BY_TYPE.get(s.template);
+  if (!byType) {
+    byType = new Map();
+    for (const entry of Object.entries(s.template.Resources ?? {})) {
+      const found = byType.get(entry[1].Type);
+      if (found) found.push(entry); else byType.set(entry[1].Type, [entry]);
+    }
+    BY_TYPE.set(s.template, byType);
+  }
+  return byType.get(type) ?? [];
 }
 
 /** Construct paths of the L1s that our constructs made; filled by the report construct. */
@@ -126,9 +138,11 @@ export function collectPrincipals(model: AppModel, policies: EvalPolicy[]): MapP
       }
     }
   }
+  const arnsByName = new Map<string, string>();
+  for (const [a, name] of model.roleNames) if (!arnsByName.has(name)) arnsByName.set(name, a);
   for (const s of model.stacks) {
     for (const [id, r] of resourcesOf(s, 'AWS::IAM::Role')) {
-      const arn = [...model.roleNames.keys()].find(a => model.roleNames.get(a) === (s.paths.get(id) ?? `${s.name}/${id}`))!;
+      const arn = arnsByName.get(s.paths.get(id) ?? `${s.name}/${id}`)!;
       const identityPolicies: EvalPolicy[] = [];
       for (const p of (r.Properties?.Policies ?? []) as Array<{ PolicyDocument: unknown }>) {
         identityPolicies.push(docs(resolveValue(s, p.PolicyDocument, model)));

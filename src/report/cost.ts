@@ -68,8 +68,9 @@ export function findReaders(model: AppModel, map: AccessMap, inputs: CostInputs)
       const cached = env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED === 'true';
       const ttl = cached ? Number(env.SECRETS_MANAGER_TTL ?? 300) : undefined;
       const reserved = typeof r.Properties?.ReservedConcurrentExecutions === 'number' ? r.Properties.ReservedConcurrentExecutions : undefined;
+      // A rotation function reads the secrets it rotates, but is not a reader (once per function, not per secret).
+      if (map.secrets.some(x => x.rotationLambda !== undefined && x.rotationLambda.includes(id))) continue;
       for (const secret of map.secrets) {
-        if (map.secrets.some(x => x.rotationLambda !== undefined && x.rotationLambda.includes(id))) continue;
         const reads = (map.entries.get(secret.arn) ?? []).some(e => e.principal === role.name && e.action === 'secretsmanager:GetSecretValue' && e.decision === 'Allowed');
         if (reads) {
           out.push({

@@ -167,9 +167,20 @@ function principalMatch(principal: unknown, p: EvalPrincipal): 'direct' | 'accou
 
 /** A role's ARN with a path matches the same role without (and an assumed-role session matches its role). */
 function sameRole(a: string, b: string): boolean {
-  const ra = /^arn:aws:iam::(\d+|[^:]+):role\/(?:.*\/)?([^/]+)$/.exec(a);
-  const rb = /^arn:aws:iam::(\d+|[^:]+):role\/(?:.*\/)?([^/]+)$/.exec(b);
-  return !!ra && !!rb && ra[1] === rb[1] && ra[2] === rb[2];
+  const ra = roleKey(a);
+  return ra !== undefined && ra === roleKey(b);
+}
+
+/** `account/name` of a role ARN (any path), undefined for anything else; parsed once per ARN. */
+const ROLE_KEYS = new Map<string, string | undefined>();
+
+function roleKey(arn: string): string | undefined {
+  if (ROLE_KEYS.has(arn)) return ROLE_KEYS.get(arn);
+  const m = /^arn:aws:iam::(\d+|[^:]+):role\/(?:.*\/)?([^/]+)$/.exec(arn);
+  const key = m ? `${m[1]}/${m[2]}` : undefined;
+  if (ROLE_KEYS.size > 10_000) ROLE_KEYS.clear();
+  ROLE_KEYS.set(arn, key);
+  return key;
 }
 
 function serviceName(s: string): string {

@@ -44,9 +44,18 @@ export interface AppModel {
 const NAMED_TYPES = new Set(['AWS::IAM::Role', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::Lambda::Function']);
 
 /** Reads every stack's template from the assembly and indexes it. */
-export function buildModel(root: IConstruct): AppModel {
+export function buildModel(root: IConstruct, all: IConstruct[] = root.node.findAll()): AppModel {
   const stacks: StackModel[] = [];
-  for (const c of root.node.findAll()) {
+  // One walk of the tree: the resources the report names, by their stack (a nested stack's are not its parent's).
+  const named = new Map<Stack, CfnResource[]>();
+  for (const r of all) {
+    if (CfnResource.isCfnResource(r) && NAMED_TYPES.has(r.cfnResourceType)) {
+      const owner = Stack.of(r);
+      const found = named.get(owner);
+      if (found) found.push(r); else named.set(owner, [r]);
+    }
+  }
+  for (const c of all) {
     if (!Stack.isStack(c) || c.nested) continue;
     const stage = Stage.of(c);
     const outdir = stage?.outdir;
@@ -60,10 +69,8 @@ export function buildModel(root: IConstruct): AppModel {
     // Resolving a logical ID is the dearest step of the model: only the
     // resources the report names by path (see NAMED_TYPES) are resolved.
     const paths = new Map<string, string>();
-    for (const r of c.node.findAll()) {
-      if (CfnResource.isCfnResource(r) && NAMED_TYPES.has(r.cfnResourceType) && Stack.of(r) === c) {
-        paths.set(c.resolve((r as CfnElement).logicalId), r.node.path);
-      }
+    for (const r of named.get(c) ?? []) {
+      paths.set(c.resolve((r as CfnElement).logicalId), r.node.path);
     }
     stacks.push({
       stack: c,

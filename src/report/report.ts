@@ -104,10 +104,11 @@ export class KeysAndSecretsReport extends Construct {
     const t0 = Date.now();
     const root = this.node.scope as IConstruct;
     OURS.clear();
-    for (const c of root.node.findAll()) {
+    const all = root.node.findAll();
+    for (const c of all) {
       if ((c instanceof CustomerManagedKey || c instanceof ManagedSecret) && c.node.defaultChild) OURS.add(c.node.defaultChild.node.path);
     }
-    const model = buildModel(root);
+    const model = buildModel(root, all);
     const map = buildAccessMap(model);
     const prices: PriceTable = { ...PRICES, ...definedOnly(this.props.prices ?? {}) };
     const cost = estimateCost(model, map, prices, {
@@ -118,7 +119,8 @@ export class KeysAndSecretsReport extends Construct {
     });
     const graph = buildGraph(map);
     const mermaid = toMermaid(graph);
-    const json = toJson(map, cost, prices);
+    const lack = lacks(map);
+    const json = toJson(map, cost, prices, lack);
     const name = this.props.fileName ?? 'keys-and-secrets';
     let svgError: string | undefined;
     const outdir = session.outdir;
@@ -128,7 +130,7 @@ export class KeysAndSecretsReport extends Construct {
       if (r.svg) writeFileSync(join(outdir, `${name}.svg`), r.svg);
       svgError = r.error;
     }
-    const markdown = toMarkdown(map, cost, prices, mermaid, this.props.renderSvg ?? false ? `${name}.svg` : undefined, svgError);
+    const markdown = toMarkdown(map, cost, prices, lack, mermaid, this.props.renderSvg ?? false ? `${name}.svg` : undefined, svgError);
     writeFileSync(join(outdir, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(join(outdir, `${name}.md`), markdown);
     const millis = Date.now() - t0;
@@ -203,8 +205,7 @@ function keyRoles(map: AccessMap, arn: string) {
   };
 }
 
-function toJson(map: AccessMap, cost: CostEstimate, prices: PriceTable): unknown {
-  const lack = lacks(map);
+function toJson(map: AccessMap, cost: CostEstimate, prices: PriceTable, lack: Map<string, string[]>): unknown {
   return {
     cannotKnow: CANNOT_KNOW,
     keys: map.keys.map(k => ({
@@ -241,9 +242,9 @@ function toJson(map: AccessMap, cost: CostEstimate, prices: PriceTable): unknown
 }
 
 function toMarkdown(
-  map: AccessMap, cost: CostEstimate, prices: PriceTable, mermaid: string, svg: string | undefined, svgError: string | undefined,
+  map: AccessMap, cost: CostEstimate, prices: PriceTable, lack: Map<string, string[]>,
+  mermaid: string, svg: string | undefined, svgError: string | undefined,
 ): string {
-  const lack = lacks(map);
   const out: string[] = ['# Keys and secrets: who can do what, and what it costs', ''];
   out.push('Derived from the synthesized templates of every stack of the app (identity policies of every role, key policies, secret resource policies).', '');
   out.push('**What this map cannot know:**', ...CANNOT_KNOW.map(c => `- ${c}`), '');
@@ -266,8 +267,17 @@ function toMarkdown(
   }
   out.push('## Secrets', '', '| Secret | Key | Rotation | Read | Write | Rotate | Delete | Change policy |', '|---|---|---|---|---|---|---|---|');
   for (const s of map.secrets) {
-    const cell = (actions: string[]) => (map.entries.get(s.arn) ?? []).filter(e => e.decision === 'Allowed' && actions.includes(e.action))
-      .map(e => `${e.principal}${e.scenario === 'directly' ? '' : ` (${e.scenario})`} [${e.through.join(' + ')}]`).filter((v, i, a) => a.indexOf(v) === i).join('<br>') || '—';
+    // The secret's allowed entries by action, in entry order, walked once for the five cells.
+    const byAction = new Map<string, string[]>();
+    for (const e of map.entries.get(s.arn) ?? []) {
+      if (e.decision !== 'Allowed') continue;
+      const text = `${e.principal}${e.scenario === 'directly' ? '' : ` (${e.scenario})`} [${e.through.join(' + ')}]`;
+      const found = byAction.get(e.action);
+      if (found) found.push(text); else byAction.set(e.action, [text]);
+    }
+    const cell = (actions: string[]) => [...new Set(actions.length === 1 ? byAction.get(actions[0]) ?? []
+      : (map.entries.get(s.arn) ?? []).filter(e => e.decision === 'Allowed' && actions.includes(e.action))
+        .map(e => `${e.principal}${e.scenario === 'directly' ? '' : ` (${e.scenario})`} [${e.through.join(' + ')}]`))].join('<br>') || '—';
     out.push(`| ${s.path} | ${s.keyDescription} | ${s.rotationDays !== undefined ? `${num(s.rotationDays)} days` : 'none'} | ${cell(['secretsmanager:GetSecretValue'])} | ${cell(['secretsmanager:PutSecretValue'])} | ${cell(['secretsmanager:RotateSecret'])} | ${cell(['secretsmanager:DeleteSecret'])} | ${cell(['secretsmanager:PutResourcePolicy', 'secretsmanager:DeleteResourcePolicy'])} |`);
   }
   out.push('');

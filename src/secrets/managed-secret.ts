@@ -12,6 +12,7 @@ import { LambdaSecretReaderOptions, SecretGrants } from '../grants/secret-grants
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { defaultDeploymentRoleArn } from '../keys/key-roles';
 import { AccountAccess } from '../keys/types';
+import { databaseEngineOf, engineTypeOf } from '../rotation/engine-types';
 import { Rotation, RotationStrategy } from '../rotation/rotation';
 import { RotationFunction, validatePasswordPolicy } from '../rotation/rotation-function';
 import { RotationSchedule } from '../rotation/schedule';
@@ -259,6 +260,13 @@ export class ManagedSecret extends secretsmanager.Secret {
       }
       if (!rotation.engines.includes(credentials.engine)) {
         throw propError(`${OWNER}.rotation`, 'engine', `a ${rotation.engines.join('/')} rotation cannot rotate a ${credentials.engine} secret.`, `Use the ${credentials.engine === DatabaseEngine.POSTGRES ? 'Rotation.postgres*' : 'Rotation.mysql*'} rotation for this secret.`);
+      }
+      const engineType = engineTypeOf(options.database);
+      if (engineType !== undefined && databaseEngineOf(engineType) !== credentials.engine) {
+        // The rotation function refuses a secret whose `engine` (RDS writes the database's) is of another family than the pinned one.
+        const family = databaseEngineOf(engineType);
+        throw propError(`${OWNER}.credentials`, 'engine', `is ${credentials.engine}, but the rotation's database ${(options.database as unknown as IConstruct).node?.path ?? ''} runs ${engineType}${family ? '' : ', which no rotation of this library rotates'}.`,
+          family ? `Create the secret with \`engine: DatabaseEngine.${family.toUpperCase()}\` (${family} covers ${engineType}).` : 'Rotate it with your own function (Rotation.custom) or a HostedRotation of aws-cdk-lib.');
       }
       if (rotation.strategy === RotationStrategy.ALTERNATING_USERS && !credentials.masterSecret) {
         throw propError(`${OWNER}.credentials`, 'masterSecret', 'is required for alternating-users rotation: the function logs in as the master user to create and update the clone user.', 'Pass `masterSecret` (the secret of a user that can create users and change passwords).');

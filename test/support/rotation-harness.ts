@@ -36,7 +36,7 @@ import {
 import type { SecretsManagerRotationEvent } from 'aws-lambda';
 import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
-import { requireServices, ServiceEnv } from './services';
+import { mysqlVerifiedTls, requireServices, ServiceEnv } from './services';
 import type { DbSecret, EngineAdapter } from '../../src/rotation/runtime/engine';
 import { createHandler, RotationHandler, SERVICE_NAME } from '../../src/rotation/runtime/lambda';
 import { mysqlEngine } from '../../src/rotation/runtime/mysql';
@@ -157,6 +157,12 @@ export interface HarnessOptions {
    * the real host and port, as Secrets Manager does for the attachment.
    */
   readonly attached?: boolean;
+  /**
+   * The `engine` the secret is pinned to (its engine tag, what ManagedSecret
+   * writes from the credentials' engine) and the `engine` of its first value.
+   * Default: `postgres` / `mariadb` for both.
+   */
+  readonly engineValues?: { readonly tag: string; readonly value: string };
   /** Initial value of the rotated secret as JSON text (the harness's fields are filled in where it has `$HOST` etc.). */
   readonly rawValue?: (value: DbSecret) => string;
 }
@@ -719,7 +725,7 @@ export class RotationHarness {
     if (master !== 'none') {
       const masterValue = master === 'not-json' ? 'not json {'
         : JSON.stringify({
-          engine: this.engine === 'postgres' ? 'postgres' : 'mariadb',
+          engine: this.options.engineValues?.tag ?? (this.engine === 'postgres' ? 'postgres' : 'mariadb'),
           ...(this.options.masterWithoutHost ? {} : { host: this.host, port: this.port }),
           username: this.masterUsername,
           ...(master === 'no-password' ? {} : { password: this.masterPassword }),
@@ -732,7 +738,7 @@ export class RotationHarness {
       }
     }
     const value: DbSecret = {
-      engine: this.engine === 'postgres' ? 'postgres' : 'mariadb',
+      engine: this.options.engineValues?.tag ?? (this.engine === 'postgres' ? 'postgres' : 'mariadb'),
       host: this.options.attached ? ATTACHMENT_PLACEHOLDER_HOST : this.host,
       port: this.port,
       username: this.username,
@@ -750,8 +756,9 @@ export class RotationHarness {
     if (this.options.rotationDisabled !== true) {
       await this.enableRotation();
     }
+    const first = this.options.engineValues ? { ...value, engine: this.options.engineValues.value } : value;
     await sm.send(new PutSecretValueCommand({
-      SecretId: this.secretArn, SecretString: this.options.rawValue?.(value) ?? JSON.stringify(value), VersionStages: ['AWSCURRENT'],
+      SecretId: this.secretArn, SecretString: this.options.rawValue?.(first) ?? JSON.stringify(first), VersionStages: ['AWSCURRENT'],
     }));
   }
 
@@ -888,11 +895,9 @@ export class RotationHarness {
 
   private async mysqlConnect(user: string, password: string): Promise<Connection> {
     const conn = await createConnection({
-      host: this.host,
-      port: this.port,
+      ...(this.tlsServer ? mysqlVerifiedTls(this.host, this.port, this.ca) : { host: this.host, port: this.port }),
       user,
       password,
-      ssl: this.tlsServer ? { ca: this.ca, rejectUnauthorized: true, verifyIdentity: true } : undefined,
       connectTimeout: 10_000,
       charset: 'utf8mb4',
     });

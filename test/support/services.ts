@@ -8,14 +8,22 @@
  * `KMSSEC_SKIP_SERVICES=1` asks to skip them on purpose (which is reported).
  */
 
+import { connect, isIP, Socket } from 'net';
+
 export interface DatabaseEnv {
+  /** The IP address the servers listen on (127.0.0.1). */
   readonly host: string;
-  /** Port of the instance with TLS enabled (server cert signed by `caFile`). */
+  /** Port of the instance with TLS enabled (server cert signed by `caFile`, issued to the IP address `host` only). */
   readonly port: number;
   readonly user: string;
   readonly password: string;
   /** Port of a second instance of the same engine with TLS disabled, same credentials. */
   readonly noTlsPort: number;
+  /**
+   * Port of a third instance with TLS enabled whose certificate (same CA) is
+   * issued to the name `ServiceEnv.tlsName` only, not to the IP address; same credentials.
+   */
+  readonly namePort: number;
 }
 
 export interface PostgresEnv extends DatabaseEnv {
@@ -25,8 +33,10 @@ export interface PostgresEnv extends DatabaseEnv {
 export interface ServiceEnv {
   readonly pg: PostgresEnv;
   readonly mysql: DatabaseEnv;
-  /** Absolute path of the PEM file of the test CA that signed both database server certs. */
+  /** Absolute path of the PEM file of the test CA that signed every database server cert. */
   readonly caFile: string;
+  /** The DNS name (resolving to `host`) the certificates of the `namePort` instances are issued to: localhost. */
+  readonly tlsName: string;
   /** moto server (Secrets Manager and KMS emulator), e.g. `http://127.0.0.1:5000`. */
   readonly motoEndpoint: string;
 }
@@ -72,6 +82,7 @@ export function requireServices(): ServiceEnv {
       password: env('KMSSEC_PG_PASSWORD'),
       database: env('KMSSEC_PG_DATABASE'),
       noTlsPort: port('KMSSEC_PG_NOTLS_PORT'),
+      namePort: port('KMSSEC_PG_NAME_PORT'),
     },
     mysql: {
       host: env('KMSSEC_MYSQL_HOST'),
@@ -79,8 +90,10 @@ export function requireServices(): ServiceEnv {
       user: env('KMSSEC_MYSQL_USER'),
       password: env('KMSSEC_MYSQL_PASSWORD'),
       noTlsPort: port('KMSSEC_MYSQL_NOTLS_PORT'),
+      namePort: port('KMSSEC_MYSQL_NAME_PORT'),
     },
     caFile: env('KMSSEC_TLS_CA_FILE'),
+    tlsName: env('KMSSEC_TLS_NAME'),
     motoEndpoint: env('KMSSEC_MOTO_ENDPOINT'),
   };
 }
@@ -115,3 +128,30 @@ function skippingDescribe(): jest.Describe {
  * console warning naming the suite) when `KMSSEC_SKIP_SERVICES=1`.
  */
 export const describeWithServices: jest.Describe = servicesSkipped() ? skippingDescribe() : describe;
+
+/**
+ * mysql2 options for a TLS connection to `host:port` verified against `ca`,
+ * chain AND host name, including for an IP address. mysql2 sends no server
+ * name for an IP, and Node then checks the certificate against "localhost";
+ * the socket given here carries its host, so Node checks the IP address
+ * instead (what src/rotation/runtime/mysql.ts does). The main MariaDB server's
+ * certificate names only 127.0.0.1, so plain mysql2 with `verifyIdentity`
+ * cannot connect to it.
+ */
+export function mysqlVerifiedTls(host: string, tcpPort: number, ca: string | Buffer): {
+  readonly host: string;
+  readonly port: number;
+  readonly stream: () => Socket;
+  readonly ssl: { readonly ca: string | Buffer; readonly rejectUnauthorized: true; readonly verifyIdentity: true };
+} {
+  return {
+    host,
+    port: tcpPort,
+    stream: () => {
+      const socket = connect({ host, port: tcpPort });
+      if (isIP(host) !== 0) (socket as unknown as { _host: string })._host = host;
+      return socket;
+    },
+    ssl: { ca, rejectUnauthorized: true, verifyIdentity: true },
+  };
+}

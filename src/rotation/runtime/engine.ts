@@ -49,6 +49,29 @@ export interface TlsConfig {
   readonly caFile?: string;
 }
 
+/**
+ * Values of a secret's `engine` field that name the same database, by family.
+ * A secret pinned (tagged) to one value may hold any value of its family:
+ * RDS's SecretTargetAttachment writes `postgres`, `mysql` or `mariadb` (for
+ * Aurora clusters too), while the console, hand-written secrets and AWS's
+ * reference rotation functions also use `aurora-postgresql` and
+ * `aurora-mysql`; `aurora` is Aurora MySQL version 1. MySQL and MariaDB are
+ * distinct families: a MariaDB database holding a secret pinned to `mysql`
+ * (or the reverse) is a deployment mistake, refused like any other change of
+ * database. Where a credential goes never depends on this field.
+ */
+export const ENGINE_FAMILIES: ReadonlyArray<readonly string[]> = [
+  ['postgres', 'postgresql', 'aurora-postgresql'],
+  ['mysql', 'aurora-mysql', 'aurora'],
+  ['mariadb'],
+];
+
+/** The family (every equivalent value) of an `engine` value, lower case; undefined when unknown. */
+export function engineFamily(engine: string): readonly string[] | undefined {
+  const lower = engine.toLowerCase();
+  return ENGINE_FAMILIES.find(f => f.includes(lower));
+}
+
 export interface ConnectOptions {
   readonly tls: TlsConfig;
   /** Time allowed to open a connection (TCP + TLS + authentication). */

@@ -19,7 +19,7 @@ import {
   DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RotationConfig } from './config';
-import { ConnectOptions, DbError, DbSecret, EngineAdapter, errorMessage, LoginTarget } from './engine';
+import { ConnectOptions, DbError, DbSecret, EngineAdapter, engineFamily, errorMessage, LoginTarget } from './engine';
 import { replaceMembers } from './json-fields';
 import { generatePassword, passwordSatisfiesPolicy } from './password';
 import { PinnedDatabase, pinnedDatabase, Tag, TAG_PREFIX } from './target';
@@ -158,6 +158,11 @@ async function runStep(run: Run): Promise<string> {
     // finishSecret only moves labels: it sends no credential anywhere.
     // Keyed by the ARN DescribeSecret returned, never by a value the caller or the secret names.
     run.pin = pinnedDatabase(run.arn, described.tags, run.deps.config.strategy === 'alternating-users', run.deps.config.pinnedEndpoints.get(run.arn));
+    if (!run.deps.engine.engines.includes(run.pin.engine)) {
+      throw new Error(
+        `Secret ${run.arn} is tagged ${TAG_PREFIX}engine=${JSON.stringify(run.pin.engine)}, but this function rotates ${run.deps.engine.engines.join(', ')} secrets: ` +
+        'rotate it with the rotation function of its engine (ManagedSecret.addRotation picks it from the credentials\' engine).');
+    }
   }
 
   switch (run.step) {
@@ -430,7 +435,10 @@ async function readMaster(run: Run, current: DbSecret, pending: DbSecret): Promi
   if (!nonEmptyString(raw.username) || !nonEmptyString(raw.password)) {
     throw bad('needs non-empty string fields "username" and "password"');
   }
-  // An RDS-managed master secret has no host or port: the database fixed at deploy time is used in any case.
+  // An RDS-managed master secret has no engine, host or port: the database fixed at deploy time is used in any case.
+  if (raw.engine !== undefined && (typeof raw.engine !== 'string' || !(engineFamily(run.pin.engine) ?? [run.pin.engine]).includes(raw.engine.toLowerCase()))) {
+    throw bad(`is for engine ${JSON.stringify(raw.engine)}, but the secret being rotated belongs to a ${run.pin.engine} database (fixed at deploy time)`);
+  }
   if (raw.host !== undefined && (typeof raw.host !== 'string' || raw.host.toLowerCase() !== run.pin.host.toLowerCase())) {
     throw bad(`is for host ${String(raw.host)}, but the secret being rotated belongs to ${run.pin.host} (fixed at deploy time); refusing to log in elsewhere`);
   }
@@ -663,7 +671,10 @@ function checkClaims(run: Run, secret: DbSecret, label: string): void {
   const problems: string[] = [];
   const differ = (field: string, claimed: unknown, pinned: unknown) =>
     problems.push(`"${field}" is ${claimed === undefined ? 'absent' : JSON.stringify(claimed)} instead of ${pinned === undefined ? 'absent' : JSON.stringify(pinned)}`);
-  if (secret.engine.toLowerCase() !== pin.engine) differ('engine', secret.engine, pin.engine);
+  const family = engineFamily(pin.engine) ?? [pin.engine];
+  if (!family.includes(secret.engine.toLowerCase())) {
+    problems.push(`"engine" is ${JSON.stringify(secret.engine)}, not ${family.map(e => JSON.stringify(e)).join(' or ')} (the engine ${JSON.stringify(pin.engine)} fixed at deploy time)`);
+  }
   if (secret.host.toLowerCase() !== pin.host.toLowerCase()) differ('host', secret.host, pin.host);
   if (secret.port !== pin.port) differ('port', secret.port, pin.port);
   if (secret.dbname !== pin.dbname) differ('dbname', secret.dbname, pin.dbname);

@@ -11,7 +11,7 @@ import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { ConnectOptions, DbError, EngineAdapter, LoginTarget, withConnection } from '../../../src/rotation/runtime/engine';
 import { mysqlEngine } from '../../../src/rotation/runtime/mysql';
 import { postgresEngine, scramSha256Verifier } from '../../../src/rotation/runtime/postgres';
-import { describeWithServices, requireServices, ServiceEnv } from '../../support/services';
+import { describeWithServices, mysqlVerifiedTls, requireServices, ServiceEnv } from '../../support/services';
 
 const NASTY = 'o\'brien "x"\\ ü;--\'; DROP TABLE items; --';
 
@@ -152,11 +152,9 @@ describeWithServices('rotation engine adapters', () => {
 
     async function root<T extends RowDataPacket[]>(sql: string, params: unknown[] = []): Promise<T> {
       const conn = await createConnection({
-        host: svc.mysql.host,
-        port: svc.mysql.port,
+        ...mysqlVerifiedTls(svc.mysql.host, svc.mysql.port, ca),
         user: svc.mysql.user,
         password: svc.mysql.password,
-        ssl: { ca, rejectUnauthorized: true, verifyIdentity: true },
       });
       try {
         return (await conn.query<T>(sql, params))[0];

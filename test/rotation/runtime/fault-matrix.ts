@@ -583,7 +583,8 @@ export function defineTamperMatrix(engine: EngineName): void {
         case 'username': return { ...value, username: bystander };
         case 'clone-username': return { ...value, username: `${bystander}_clone` };
         case 'dbname': return { ...value, dbname: `${h.dbname}_other` };
-        case 'engine': return { ...value, engine: engine === 'postgres' ? 'postgresql' : 'mysql' };
+        // Another family (aurora-postgresql is PostgreSQL too, and accepted): mysql, which the PostgreSQL function does not rotate at all.
+        case 'engine': return { ...value, engine: 'mysql' };
       }
     };
 
@@ -610,8 +611,9 @@ export function defineTamperMatrix(engine: EngineName): void {
               const failed = await h.rotate({ token, maxAttempts: 2 }).catch((err: RotationFailed) => err);
               expect(failed).toBeInstanceOf(RotationFailed);
               expect((failed as RotationFailed).step).toBe('createSecret');
-              expect((failed as RotationFailed).failures[1]).toMatch(new RegExp(
-                `^createSecret#2: ${where} of secret \\S+ does not match the database fixed at deploy time .*"${tamper.endsWith('username') ? 'username' : tamper}" is `));
+              expect((failed as RotationFailed).failures[1]).toMatch(new RegExp(tamper === 'engine' && engine === 'postgres'
+                ? `^createSecret#2: ${where} of secret \\S+ is not a valid database secret: "engine" must be one of postgres, postgresql, aurora-postgresql for this rotation function \\(it is "mysql"\\)`
+                : `^createSecret#2: ${where} of secret \\S+ does not match the database fixed at deploy time .*"${tamper.endsWith('username') ? 'username' : tamper}" is `));
               expect(trap.connections).toBe(0);
               expect(other.connections).toBe(0);
               // Nobody's password changed, no user was created.
@@ -663,6 +665,60 @@ export function defineTamperMatrix(engine: EngineName): void {
         expect(await h.userExists(h.cloneUsername)).toBe(false);
       });
       await trap.close();
+    });
+
+    // The engine values RDS, the console and hand-written secrets use for one database (runtime/engine.ts ENGINE_FAMILIES):
+    // a SecretTargetAttachment writes postgres / mysql / mariadb, for Aurora clusters too; others write aurora-postgresql / aurora-mysql.
+    const sameFamily: ReadonlyArray<readonly [string, string]> = engine === 'postgres'
+      ? [['postgres', 'aurora-postgresql'], ['aurora-postgresql', 'postgres'], ['postgres', 'POSTGRES']]
+      : [['mysql', 'aurora-mysql'], ['aurora-mysql', 'mysql'], ['mysql', 'aurora'], ['mariadb', 'MariaDB']];
+    test.each(sameFamily)('pinned to engine %j, the secret says %j (same database family): rotates, and keeps the value as written', async (tag, value) => {
+      await withHarness({ engine, strategy: 'alternating-users', engineValues: { tag, value } }, async (h) => {
+        const run = await h.rotate();
+        const snap = await h.assertConverged(run.token);
+        expect(snap.current.engine).toBe(value);
+      });
+    });
+
+    const otherFamily: ReadonlyArray<readonly [string, string, RegExp]> = engine === 'postgres'
+      ? [['postgres', 'aurora-mysql', /is not a valid database secret: "engine" must be one of postgres, postgresql, aurora-postgresql for this rotation function \(it is "aurora-mysql"\)/]]
+      : [
+        ['mysql', 'mariadb', /does not match the database fixed at deploy time .*"engine" is "mariadb", not "mysql" or "aurora-mysql" or "aurora" \(the engine "mysql" fixed at deploy time\)/],
+        ['mariadb', 'aurora-mysql', /does not match the database fixed at deploy time .*"engine" is "aurora-mysql", not "mariadb" \(the engine "mariadb" fixed at deploy time\)/],
+      ];
+    test.each(otherFamily)('pinned to engine %j, the secret says %j (another database): refused before any credential is used', async (tag, value, message) => {
+      await withHarness({ engine, strategy: 'single-user', engineValues: { tag, value } }, async (h) => {
+        h.checkInvariant = false;
+        const failed = await h.rotate({ maxAttempts: 1 }).catch((err: RotationFailed) => err);
+        expect(failed).toBeInstanceOf(RotationFailed);
+        expect((failed as RotationFailed).step).toBe('createSecret');
+        expect((failed as RotationFailed).failures[0]).toMatch(message);
+        expect(await h.versionsWith('AWSPENDING')).toEqual([]);
+        expect(await h.canLogin({ username: h.username, password: h.initialPassword })).toBe(true);
+      });
+    });
+
+    test('a secret pinned to an engine this function does not rotate is refused, naming the tag', async () => {
+      const tag = engine === 'postgres' ? 'mysql' : 'aurora-postgresql';
+      await withHarness({ engine, strategy: 'single-user', engineValues: { tag, value: tag } }, async (h) => {
+        h.checkInvariant = false;
+        await expect(h.invoke('createSecret', randomUUID())).rejects.toThrow(new RegExp(
+          `^Secret \\S+ is tagged cdk-kms-secrets:rotation:engine="${tag}", but this function rotates ${engine === 'postgres' ? 'postgres, postgresql, aurora-postgresql' : 'mysql, mariadb, aurora-mysql, aurora'} secrets`));
+        expect(await h.versionsWith('AWSPENDING')).toEqual([]);
+      });
+    });
+
+    test('alternating users: a master secret for another engine is refused before the master logs in', async () => {
+      await withHarness({ engine, strategy: 'alternating-users' }, async (h) => {
+        const master = JSON.parse((await secretsClient().send(new GetSecretValueCommand({ SecretId: h.masterArn }))).SecretString!);
+        await secretsClient().send(new PutSecretValueCommand({ SecretId: h.masterArn, SecretString: JSON.stringify({ ...master, engine: engine === 'postgres' ? 'mysql' : 'postgres' }) }));
+        h.checkInvariant = false;
+        const failed = await h.rotate({ maxAttempts: 1 }).catch((err: RotationFailed) => err);
+        expect(failed).toBeInstanceOf(RotationFailed);
+        expect((failed as RotationFailed).step).toBe('setSecret');
+        expect((failed as RotationFailed).failures[0]).toMatch(/The master secret \S+ \(of secret \S+\) is for engine "(mysql|postgres)", but the secret being rotated belongs to a (postgres|mariadb) database/);
+        expect(await h.userExists(h.cloneUsername)).toBe(false);
+      });
     });
 
     describe.each(STRATEGIES)('attached to its database (host written after deploy), %s', (strategy: Strategy) => {
