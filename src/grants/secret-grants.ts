@@ -313,7 +313,9 @@ function hasParamsAndSecretsLayer(fn: lambda.Function): boolean {
     const mapping = (layer as { 'Fn::FindInMap'?: unknown[] } | undefined)?.['Fn::FindInMap']?.[0];
     if (typeof mapping !== 'string') return false;
     const cfnMapping = stack.node.findAll().find(c => c instanceof CfnMapping && stack.resolve(c.logicalId) === mapping);
-    return cfnMapping !== undefined && PARAMS_AND_SECRETS_LAYER.test(JSON.stringify(stack.resolve((cfnMapping as unknown as { _toCloudFormation(): unknown })._toCloudFormation())));
+    if (cfnMapping === undefined) return false;
+    const rendered = (cfnMapping as unknown as { _toCloudFormation(): unknown })._toCloudFormation();
+    return PARAMS_AND_SECRETS_LAYER.test(JSON.stringify(stack.resolve(rendered)));
   });
 }
 

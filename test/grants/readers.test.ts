@@ -13,7 +13,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AccountAccess, CustomerManagedKey, ManagedSecret, SecretGrants } from '../../src';
 import {
-  allowPolicy, arnOf, CfnResource, CfnTemplate, Decision, identityPoliciesOf, keyPolicyOf, kmsRequestContext, logicalIdOf, secretPolicyOf, simulate, TEST_STACK_ENV,
+  allowPolicy, arnOf, CfnResource, CfnTemplate, Decision, identityPoliciesOf, keyPolicyOf, kmsRequestContext, logicalIdOf, secretPolicyOf, simulate,
+  TEST_STACK_ENV,
 } from '../support/iam-eval';
 
 const ERROR_FORM = /^\[cdk-kms-secrets\] [A-Za-z.]+: .+ Fix: .+/s;
@@ -108,7 +109,9 @@ describe('addLambdaReader: one extension per function', () => {
   test('a function that already has the extension (paramsAndSecrets) gets no second layer, and keeps its settings', () => {
     const stack = newStack(true);
     const fn = zipFunction(stack, 'Fn', {
-      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, { cacheSize: 500, secretsManagerTtl: Duration.seconds(30) }),
+      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+        cacheSize: 500, secretsManagerTtl: Duration.seconds(30),
+      }),
     });
     new ManagedSecret(stack, 'Db').addLambdaReader(fn);
     const props = functionProps(stack, fn);
@@ -199,7 +202,15 @@ describe('addEcsReader: a running task sees a rotation without a restart', () =>
     const principalArn = `arn:aws:iam::111111111111:role/${taskRole}`;
     let template: CfnTemplate | undefined;
     return {
-      stack, key, db, other, task, container, grant, taskRole, principalArn,
+      stack,
+      key,
+      db,
+      other,
+      task,
+      container,
+      grant,
+      taskRole,
+      principalArn,
       /** The synthesized template (the tree is final once it is read). */
       get template(): CfnTemplate {
         template ??= Template.fromStack(stack).toJSON() as CfnTemplate;

@@ -10,6 +10,7 @@ import { App, NestedStack, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   AccountAccess, CustomerManagedKey, DatabaseEngine, KeysAndSecretsMonitoring, ManagedSecret, Rotation, RotationFunction, RotationStrategy,
@@ -104,8 +105,8 @@ describe('one key per stack', () => {
 
   test('RotationFunction refuses a key that is not a CustomerManagedKey', () => {
     const { stack, vpc } = newStack();
-    const plain = new (require('aws-cdk-lib/aws-kms').Key)(stack, 'Plain');
-    expect(() => new RotationFunction(stack, 'Fn', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc, encryptionKey: plain }))
+    const plain = new kms.Key(stack, 'Plain');
+    expect(() => new RotationFunction(stack, 'Fn', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc, encryptionKey: plain as CustomerManagedKey }))
       .toThrow(/RotationFunction\.encryptionKey: is not a CustomerManagedKey.*Fix: /);
   });
 
@@ -181,7 +182,7 @@ describe('capacity of the shared key', () => {
     first.addLambdaReader(reader(stack, 'Reader0'));
     const key = first.key;
     const oneSecret = key.estimatedPolicySize();
-    const statements = () => (stack.resolve((key.node.defaultChild as import('aws-cdk-lib/aws-kms').CfnKey).keyPolicy) as { Statement: unknown[] }).Statement.length;
+    const statements = () => (stack.resolve((key.node.defaultChild as kms.CfnKey).keyPolicy) as { Statement: unknown[] }).Statement.length;
     const oneSecretStatements = statements();
     for (let i = 1; i < 150; i++) {
       const s = new ManagedSecret(stack, `Secret${i}`, { credentials: postgres(`app${i}`), rotation });
