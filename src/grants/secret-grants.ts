@@ -250,6 +250,11 @@ export class SecretGrants {
    * is not injected at start), and sets the container's environment: the
    * secret's ARN (`SECRET_ARN` by default; never the value) and the cache
    * TTL in seconds (`SECRET_CACHE_TTL_SECONDS`) for the client.
+   *
+   * @param container the container that reads (its task definition's task role is granted)
+   * @param secret the secret it reads
+   * @param key the secret's key, for the `kms:Decrypt` through Secrets Manager
+   * @param options the variables and the cache TTL
    */
   public static readFromEcs(
     container: ecs.ContainerDefinition, secret: secretsmanager.ISecret, key?: kms.IKey, options: EcsSecretReaderOptions = {},

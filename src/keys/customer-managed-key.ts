@@ -147,6 +147,8 @@ export class CustomerManagedKey extends kms.Key {
    *
    * Per stack (a nested stack has its own): a construct in another stack
    * gets that stack's default key, never this one.
+   *
+   * @param scope any construct of the stack
    */
   public static forStack(scope: Construct): CustomerManagedKey {
     const stack = Stack.of(scope);

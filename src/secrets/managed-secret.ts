@@ -400,6 +400,9 @@ export class ManagedSecret extends secretsmanager.Secret {
    * gets no second layer. A container-image function is refused unless its
    * image has the extension (`extensionLayer: false`); an imported function
    * is refused (grant it with `grantRead`).
+   *
+   * @param fn the function that reads, or an Alias or Version of it
+   * @param options the cache, the variable and the grantee
    */
   public addLambdaReader(fn: lambda.IFunction, options: LambdaSecretReaderOptions = {}): iam.Grant {
     return SecretGrants.readFromLambda(fn, this, this.key, options);
@@ -412,6 +415,9 @@ export class ManagedSecret extends secretsmanager.Secret {
    * `SecretGrants.readFromEcs`): read is granted to the task role, and the
    * container gets the secret's ARN (`SECRET_ARN`) and the TTL
    * (`SECRET_CACHE_TTL_SECONDS`) in its environment, never the value.
+   *
+   * @param container the container that reads (its task definition's task role is granted)
+   * @param options the variables and the cache TTL
    */
   public addEcsReader(container: ecs.ContainerDefinition, options: EcsSecretReaderOptions = {}): iam.Grant {
     return SecretGrants.readFromEcs(container, this, this.key, options);
