@@ -68,6 +68,21 @@ export interface LambdaSecretReaderOptions extends SecretReadOptions {
   readonly extensionLayer?: boolean;
 }
 
+/** Where an ECS reader tells the container which secret to read, and the cache TTL. */
+export enum EcsSecretLocation {
+  /** Environment variables of the container (`SECRET_ARN`, `SECRET_CACHE_TTL_SECONDS`). */
+  ENVIRONMENT = 'ENVIRONMENT',
+  /**
+   * Docker labels of the container, with the same names, read by the
+   * application from the task metadata endpoint
+   * (`$ECS_CONTAINER_METADATA_URI_V4`, its `DockerLabels`): no environment
+   * variable at all, for packs that flag any (AwsSolutions-ECS2).
+   */
+  DOCKER_LABELS = 'DOCKER_LABELS',
+  /** Nowhere: only the grant (the application knows the secret by its name). */
+  NONE = 'NONE',
+}
+
 /** Options of the cached runtime read of a secret by an ECS (or Fargate) task. */
 export interface EcsSecretReaderOptions extends SecretReadOptions {
   /**
@@ -94,6 +109,14 @@ export interface EcsSecretReaderOptions extends SecretReadOptions {
    * @default 'SECRET_CACHE_TTL_SECONDS'
    */
   readonly cacheTtlEnvironmentVariable?: string;
+
+  /**
+   * Where the secret's ARN and the TTL go (the names are
+   * `environmentVariable` and `cacheTtlEnvironmentVariable` either way).
+   *
+   * @default EcsSecretLocation.ENVIRONMENT
+   */
+  readonly location?: EcsSecretLocation;
 }
 
 /**
@@ -274,20 +297,27 @@ export class SecretGrants {
     if (variable === ttlVariable) {
       throw propError(owner, 'cacheTtlEnvironmentVariable', `is the same variable as environmentVariable ('${variable}').`, 'Give the TTL and the secret ARN different variables.');
     }
+    const location = options.location ?? EcsSecretLocation.ENVIRONMENT;
     const stack = Stack.of(container);
-    const environment = (container as unknown as { environment?: Record<string, string> }).environment ?? {};
-    const current = environment[variable];
+    const where = location === EcsSecretLocation.DOCKER_LABELS ? 'Docker label' : 'environment variable';
+    const existing = location === EcsSecretLocation.DOCKER_LABELS
+      ? (container as unknown as { dockerLabels?: Record<string, string> }).dockerLabels ?? {}
+      : (container as unknown as { environment?: Record<string, string> }).environment ?? {};
+    const current = location === EcsSecretLocation.NONE ? undefined : existing[variable];
     if (current !== undefined && JSON.stringify(stack.resolve(current)) !== JSON.stringify(stack.resolve(secret.secretArn))) {
-      throw propError(owner, 'environmentVariable', `${container.node.path} already has ${variable} = ${JSON.stringify(stack.resolve(current))}: it reads another secret (or sets the variable itself), and one variable names one secret.`, `Pass another environmentVariable for this secret, for example '${secretVariableName(secret)}'.`);
+      throw propError(owner, 'environmentVariable', `${container.node.path} already has the ${where} ${variable} = ${JSON.stringify(stack.resolve(current))}: it reads another secret (or sets it itself), and one name names one secret.`, `Pass another environmentVariable for this secret, for example '${secretVariableName(secret)}'.`);
     }
     const seconds = String(ttl.toSeconds());
-    const currentTtl = environment[ttlVariable];
+    const currentTtl = location === EcsSecretLocation.NONE ? undefined : existing[ttlVariable];
     if (currentTtl !== undefined && currentTtl !== seconds && options.cacheTtl !== undefined) {
       throw propError(owner, 'cacheTtl', `${container.node.path} already has ${ttlVariable} = ${currentTtl}, and this reader asks for ${seconds}: the container has one cache TTL.`, 'Pass the same cacheTtl for every secret the container reads, another cacheTtlEnvironmentVariable, or leave cacheTtl out to keep the container\'s.');
     }
     const grant = SecretGrants.read(container.taskDefinition.taskRole, secret, key, options);
-    container.addEnvironment(variable, secret.secretArn);
-    if (currentTtl === undefined) container.addEnvironment(ttlVariable, seconds);
+    const set = (name: string, value: string) => location === EcsSecretLocation.DOCKER_LABELS ? container.addDockerLabel(name, value) : container.addEnvironment(name, value);
+    if (location !== EcsSecretLocation.NONE) {
+      set(variable, secret.secretArn);
+      if (currentTtl === undefined) set(ttlVariable, seconds);
+    }
     return grant;
   }
 }

@@ -414,7 +414,8 @@ export class ManagedSecret extends secretsmanager.Secret {
    * running task within the cache TTL, without a restart (see
    * `SecretGrants.readFromEcs`): read is granted to the task role, and the
    * container gets the secret's ARN (`SECRET_ARN`) and the TTL
-   * (`SECRET_CACHE_TTL_SECONDS`) in its environment, never the value.
+   * (`SECRET_CACHE_TTL_SECONDS`) in its environment (or its Docker labels,
+   * `location`), never the value.
    *
    * @param container the container that reads (its task definition's task role is granted)
    * @param options the variables and the cache TTL

@@ -11,7 +11,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { AccountAccess, CustomerManagedKey, ManagedSecret, SecretGrants } from '../../src';
+import { AccountAccess, CustomerManagedKey, EcsSecretLocation, ManagedSecret, SecretGrants } from '../../src';
 import {
   allowPolicy, arnOf, CfnResource, CfnTemplate, Decision, identityPoliciesOf, keyPolicyOf, kmsRequestContext, logicalIdOf, secretPolicyOf, simulate,
   TEST_STACK_ENV,
@@ -279,13 +279,35 @@ describe('addEcsReader: a running task sees a rotation without a restart', () =>
     w.db.addEcsReader(w.container); // the same secret again: nothing changes
     w.other.addEcsReader(w.container, { environmentVariable: 'OTHER_SECRET_ARN' });
     const third = new ManagedSecret(w.stack, 'Third', { encryptionKey: w.key, secretName: 'payments/third' });
-    expect(errorOf(() => third.addEcsReader(w.container))).toMatch(/readFromEcs\.environmentVariable: Readers\/Task\/App already has SECRET_ARN = .*Fix: Pass another environmentVariable for this secret, for example 'THIRD_SECRET_ARN'/);
+    expect(errorOf(() => third.addEcsReader(w.container))).toMatch(/readFromEcs\.environmentVariable: Readers\/Task\/App already has the environment variable SECRET_ARN = .*Fix: Pass another environmentVariable for this secret, for example 'THIRD_SECRET_ARN'/);
     expect(errorOf(() => third.addEcsReader(w.container, { environmentVariable: 'THIRD_ARN', cacheTtl: Duration.minutes(10) })))
       .toMatch(/readFromEcs\.cacheTtl: Readers\/Task\/App already has SECRET_CACHE_TTL_SECONDS = 120, and this reader asks for 600.*Fix: /);
     const env = Object.values(Template.fromStack(w.stack).findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions[0].Environment;
     expect(env).toEqual(expect.arrayContaining([{ Name: 'OTHER_SECRET_ARN', Value: { Ref: logicalIdOf(w.other) } }, { Name: 'SECRET_CACHE_TTL_SECONDS', Value: '120' }]));
     expect(env.filter((e: { Name: string }) => e.Name === 'SECRET_CACHE_TTL_SECONDS')).toHaveLength(1);
     expect(env.map((e: { Name: string }) => e.Name)).not.toContain('THIRD_ARN');
+  });
+
+  test('location DOCKER_LABELS: the ARN and TTL as labels (task metadata endpoint), no environment at all (AwsSolutions-ECS2); NONE: the grant only', () => {
+    const stack = newStack();
+    const task = new ecs.FargateTaskDefinition(stack, 'Task');
+    const labelled = task.addContainer('Labelled', { image: ecs.ContainerImage.fromRegistry('x') });
+    const bare = task.addContainer('Bare', { image: ecs.ContainerImage.fromRegistry('x'), essential: false });
+    const db = new ManagedSecret(stack, 'Db');
+    db.addEcsReader(labelled, { location: EcsSecretLocation.DOCKER_LABELS });
+    const other = new ManagedSecret(stack, 'Other');
+    expect(errorOf(() => other.addEcsReader(labelled, { location: EcsSecretLocation.DOCKER_LABELS })))
+      .toMatch(/readFromEcs\.environmentVariable: Readers\/Task\/Labelled already has the Docker label SECRET_ARN = /);
+    const grant = other.addEcsReader(bare, { location: EcsSecretLocation.NONE });
+    expect(grant.success).toBe(true);
+    const [labelledDef, bareDef] = Object.values(Template.fromStack(stack).findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions;
+    expect(labelledDef.DockerLabels).toEqual({ SECRET_ARN: { Ref: logicalIdOf(db) }, SECRET_CACHE_TTL_SECONDS: '300' });
+    expect(labelledDef.Environment).toBeUndefined();
+    expect(bareDef.Environment).toBeUndefined();
+    expect(bareDef.DockerLabels).toBeUndefined();
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'))
+      .flatMap(p => p.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>);
+    expect(statements.filter(st => st.Action === 'secretsmanager:GetSecretValue').map(st => st.Resource)).toEqual([{ Ref: logicalIdOf(db) }, { Ref: logicalIdOf(other) }]);
   });
 
   test.each([
