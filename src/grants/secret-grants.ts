@@ -313,7 +313,9 @@ export class SecretGrants {
       throw propError(owner, 'cacheTtl', `${container.node.path} already has ${ttlVariable} = ${currentTtl}, and this reader asks for ${seconds}: the container has one cache TTL.`, 'Pass the same cacheTtl for every secret the container reads, another cacheTtlEnvironmentVariable, or leave cacheTtl out to keep the container\'s.');
     }
     const grant = SecretGrants.read(container.taskDefinition.taskRole, secret, key, options);
-    const set = (name: string, value: string) => location === EcsSecretLocation.DOCKER_LABELS ? container.addDockerLabel(name, value) : container.addEnvironment(name, value);
+    const set = (name: string, value: string) => location === EcsSecretLocation.DOCKER_LABELS
+      ? container.addDockerLabel(name, value)
+      : container.addEnvironment(name, value);
     if (location !== EcsSecretLocation.NONE) {
       set(variable, secret.secretArn);
       if (currentTtl === undefined) set(ttlVariable, seconds);
