@@ -89,6 +89,16 @@ export interface CustomerManagedKeyProps extends KeyRolesProps {
    * @default true
    */
   readonly enabled?: boolean;
+
+  /**
+   * Make this key its stack's default key (`CustomerManagedKey.forStack`):
+   * the `ManagedSecret`s, `RotationFunction`s and `KeysAndSecretsMonitoring`
+   * of the stack that are not given a key then use it, so the stack has this
+   * one key. Create it before any of them; a stack has at most one default key.
+   *
+   * @default false
+   */
+  readonly stackDefault?: boolean;
 }
 
 const OWNER = 'CustomerManagedKey';
@@ -125,6 +135,33 @@ export class CustomerManagedKey extends kms.Key {
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[CMK_SYMBOL] === true;
   }
 
+  /**
+   * The default key of the stack that `scope` is in: the key that
+   * `ManagedSecret`, `RotationFunction` and `KeysAndSecretsMonitoring` use
+   * when they are not given one, so that a stack has one key unless asked
+   * for more. It is the key created with `stackDefault: true` in that stack,
+   * or else a `CustomerManagedKey` created on first use with the defaults
+   * (account administers, use only through services or by named
+   * principals, rotation on, retained, 30-day deletion window), at the
+   * stack's root with the ID `CdkKmsSecretsDefaultKey`.
+   *
+   * Per stack (a nested stack has its own): a construct in another stack
+   * gets that stack's default key, never this one.
+   *
+   * @param scope any construct of the stack
+   */
+  public static forStack(scope: Construct): CustomerManagedKey {
+    const stack = Stack.of(scope);
+    const existing = (stack as unknown as Record<symbol, CustomerManagedKey | undefined>)[DEFAULT_KEY_SYMBOL];
+    if (existing) return existing;
+    return new CustomerManagedKey(stack, DEFAULT_KEY_ID, {
+      description: 'Default key of cdk-kms-secrets for this stack: encrypts the secrets, rotation functions and monitoring topic not given a key',
+      stackDefault: true,
+    });
+  }
+
+  /** Whether this key is its stack's default key (`forStack`). */
+  public readonly stackDefault: boolean;
   /** What the key is for. */
   public readonly keyUsage: kms.KeyUsage;
   /** The kind of key material. */
@@ -170,6 +207,15 @@ export class CustomerManagedKey extends kms.Key {
       enabled: props.enabled,
     });
     Object.defineProperty(this, CMK_SYMBOL, { value: true });
+    this.stackDefault = props.stackDefault ?? false;
+    if (this.stackDefault) {
+      const stack = Stack.of(this);
+      const existing = (stack as unknown as Record<symbol, CustomerManagedKey | undefined>)[DEFAULT_KEY_SYMBOL];
+      if (existing) {
+        throw propError(OWNER, 'stackDefault', `stack ${stack.node.path} already has a default key, ${existing.node.path}${existing.node.id === DEFAULT_KEY_ID ? ' (created when a construct that was not given a key took the default)' : ''}.`, 'Create the key with stackDefault: true before any ManagedSecret, RotationFunction or KeysAndSecretsMonitoring without a key, or pass this key to them explicitly (encryptionKey).');
+      }
+      Object.defineProperty(stack, DEFAULT_KEY_SYMBOL, { value: this });
+    }
     this.builder = builder;
     this.keyUsage = keyUsage;
     this.keySpec = keySpec;
@@ -183,7 +229,7 @@ export class CustomerManagedKey extends kms.Key {
     applyRoles(this, OWNER, builder, props, keyUsage);
     this.node.addValidation({
       validate: () => [
-        ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
+        ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).', this.sizeFix()),
         ...this.identityOnlyGrants(),
         ...this.policyReplaced(),
       ],
@@ -365,6 +411,13 @@ export class CustomerManagedKey extends kms.Key {
     return errors;
   }
 
+  /** What to do when the key policy is full: in strict mode, each secret costs statements of its own. */
+  private sizeFix(): string | undefined {
+    if (this.accountAccess !== AccountAccess.NONE) return undefined;
+    const shared = this.stackDefault ? ' This is the stack\'s default key (stackDefault), shared by every ManagedSecret, RotationFunction and monitoring of the stack not given a key.' : '';
+    return `With accountAccess NONE the key policy names each principal for each secret (the deploying role once per secret, each reader once per secret it reads; about 38 secrets with one reader each fit one key).${shared} Give groups of secrets keys of their own (ManagedSecret encryptionKey: a CustomerManagedKey per group), or use AccountAccess.VIA_SERVICES, whose grants do not grow the key policy.`;
+  }
+
   /** An escape hatch (`cfnKey.keyPolicy = ...`, an Aspect, `addPropertyOverride('KeyPolicy', ...)`) that bypasses the role model. */
   private policyReplaced(): string[] {
     const cfn = this.node.defaultChild as kms.CfnKey;
@@ -501,6 +554,8 @@ function roleArnOf(role: unknown, stack: Stack): unknown {
 }
 
 const CMK_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey');
+const DEFAULT_KEY_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey.stackDefault');
+const DEFAULT_KEY_ID = 'CdkKmsSecretsDefaultKey';
 
 /** A Duration in whole days, checked before aws-cdk-lib's own conversion can fail with its message. */
 function wholeDays(prop: string, d: Duration): number {
