@@ -1,4 +1,5 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { CfnMapping, Duration, Stack, Token } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -54,6 +55,45 @@ export interface LambdaSecretReaderOptions extends SecretReadOptions {
    * @default - the function
    */
   readonly grantee?: iam.IGrantable;
+
+  /**
+   * Whether to add the extension as a Lambda layer. Set it to false for a
+   * container-image function whose image already contains the extension
+   * (copied from the layer into `/opt/extensions`): the grant, the cache
+   * settings and the secret's ARN are still set. A container-image function
+   * cannot take a layer, so it is refused without this.
+   *
+   * @default true (no second layer is added to a function that already has the extension)
+   */
+  readonly extensionLayer?: boolean;
+}
+
+/** Options of the cached runtime read of a secret by an ECS (or Fargate) task. */
+export interface EcsSecretReaderOptions extends SecretReadOptions {
+  /**
+   * How long the application's caching client may keep the value, written
+   * to `cacheTtlEnvironmentVariable` in whole seconds. Between 1 second and
+   * 1 hour; a rotated value is seen at most this late.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly cacheTtl?: Duration;
+
+  /**
+   * The environment variable that tells the container which secret to read
+   * (its ARN, never its value).
+   *
+   * @default 'SECRET_ARN'
+   */
+  readonly environmentVariable?: string;
+
+  /**
+   * The environment variable that holds the cache TTL in seconds, shared by
+   * every secret the container reads.
+   *
+   * @default 'SECRET_CACHE_TTL_SECONDS'
+   */
+  readonly cacheTtlEnvironmentVariable?: string;
 }
 
 /**
@@ -130,32 +170,153 @@ export class SecretGrants {
    * `http://localhost:2773/secretsmanager/get?secretId=$SECRET_ARN` with the
    * header `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`, and a
    * rotated value reaches it within the TTL, without a redeploy.
+   *
+   * Idempotent per function: several secrets share one extension (each
+   * under its own `environmentVariable`; the cache settings are the
+   * function's, and a conflicting `cacheTtl` or `cacheSize` is an error),
+   * and a function that already has the extension (`paramsAndSecrets`, or
+   * the layer added by ARN) gets no second layer. `fn` may be an Alias,
+   * Version or SingletonFunction of a function defined in this app; an
+   * imported function is refused, and a container-image function too unless
+   * its image has the extension (`extensionLayer: false`).
    */
   public static readFromLambda(
-    fn: lambda.Function, secret: secretsmanager.ISecret, key?: kms.IKey, options: LambdaSecretReaderOptions = {},
+    fn: lambda.IFunction, secret: secretsmanager.ISecret, key?: kms.IKey, options: LambdaSecretReaderOptions = {},
   ): iam.Grant {
+    const owner = 'SecretGrants.readFromLambda';
     const ttl = options.cacheTtl ?? Duration.minutes(5);
-    if (ttl.toSeconds() < 1 || ttl.toSeconds() > 300) {
-      throw propError('SecretGrants.readFromLambda', 'cacheTtl', `${ttl.toHumanString()} is outside the 1-300 seconds the extension allows.`, 'Use a Duration between Duration.seconds(1) and Duration.minutes(5).');
+    if (ttl.isUnresolved() || ttl.toSeconds() < 1 || ttl.toSeconds() > 300) {
+      throw propError(owner, 'cacheTtl', `${ttl.isUnresolved() ? 'a token' : ttl.toHumanString()} is outside the 1-300 seconds the extension allows.`, 'Use a Duration between Duration.seconds(1) and Duration.minutes(5).');
     }
     const size = options.cacheSize ?? 1000;
     if (!Number.isInteger(size) || size < 1 || size > 1000) {
-      throw propError('SecretGrants.readFromLambda', 'cacheSize', `${size} is outside 1-1000.`, 'Use a whole number between 1 and 1000.');
+      throw propError(owner, 'cacheSize', `${size} is outside 1-1000.`, 'Use a whole number between 1 and 1000.');
     }
-    const grant = SecretGrants.read(options.grantee ?? fn, secret, key, options);
+    const target = definedFunction(fn, owner);
+    const cfn = target.node.defaultChild as lambda.CfnFunction;
+    const image = target.runtime === lambda.Runtime.FROM_IMAGE || target.runtime.name === 'FROM_IMAGE' || cfn.packageType === 'Image';
+    const addLayer = options.extensionLayer ?? true;
+    if (image && addLayer) {
+      throw propError(owner, 'fn', `${target.node.path} is a container-image function, which cannot take a Lambda layer, so the AWS Parameters and Secrets Lambda Extension cannot be added to it.`, 'Copy the extension into the image (from the layer\'s /opt/extensions) and pass `extensionLayer: false`, or read the secret with a caching SDK client in the function and grant it with secret.grantRead(fn), passing the secret\'s ARN in an environment variable.');
+    }
+    const variable = options.environmentVariable ?? 'SECRET_ARN';
+    const stack = Stack.of(target);
+    const environment = (stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined)?.variables ?? {};
+    const current = environment[variable];
+    const arn = stack.resolve(secret.secretArn);
+    if (current !== undefined && JSON.stringify(current) !== JSON.stringify(arn)) {
+      throw propError(owner, 'environmentVariable', `${target.node.path} already has ${variable} = ${JSON.stringify(current)}: it reads another secret (or sets the variable itself), and one variable names one secret.`, `Pass another environmentVariable for this secret, for example '${secretVariableName(secret)}'.`);
+    }
+
+    const grant = SecretGrants.read(options.grantee ?? target, secret, key, options);
     const extension = lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
       cacheEnabled: true,
       cacheSize: size,
       secretsManagerTtl: ttl,
     });
-    const config = extension._bind(fn, fn);
-    fn.addLayers(lambda.LayerVersion.fromLayerVersionArn(fn, 'ParamsAndSecretsExtension', config.arn));
-    for (const [name, value] of Object.entries(config.environmentVars)) {
-      fn.addEnvironment(name, String(value));
+    const config = extension._bind(target, target);
+    // One extension per function: several secrets share it, and a function that has it (our
+    // reader, `paramsAndSecrets`, or the layer added by ARN) gets no second copy.
+    if (addLayer && !hasParamsAndSecretsLayer(target)) {
+      target.addLayers(lambda.LayerVersion.fromLayerVersionArn(target, 'ParamsAndSecretsExtension', config.arn));
     }
-    fn.addEnvironment(options.environmentVariable ?? 'SECRET_ARN', secret.secretArn);
+    // The cache settings are the extension's, per function: one value each, and a conflict is an error.
+    const given: Record<string, boolean> = {
+      SECRETS_MANAGER_TTL: options.cacheTtl !== undefined,
+      PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE: options.cacheSize !== undefined,
+    };
+    for (const [name, raw] of Object.entries(config.environmentVars)) {
+      const value = String(raw);
+      const existing = environment[name];
+      if (existing === undefined) {
+        target.addEnvironment(name, value);
+      } else if (String(existing) !== value && given[name]) {
+        const prop = name === 'SECRETS_MANAGER_TTL' ? 'cacheTtl' : 'cacheSize';
+        throw propError(owner, prop, `${target.node.path} already runs the extension with ${name} = ${JSON.stringify(existing)}, and this reader asks for ${value}: the extension has one cache per function.`, `Pass the same ${prop} for every secret the function reads, or leave it out to keep the function's.`);
+      }
+    }
+    target.addEnvironment(variable, secret.secretArn);
     return grant;
   }
+
+  /**
+   * Let the containers of an ECS (or Fargate) task read a secret at runtime,
+   * through a caching Secrets Manager client in the application, so that a
+   * rotated value reaches a running task within the cache TTL, with no
+   * restart. Grants read to the task role (not the execution role: the value
+   * is not injected at start), and sets the container's environment: the
+   * secret's ARN (`SECRET_ARN` by default; never the value) and the cache
+   * TTL in seconds (`SECRET_CACHE_TTL_SECONDS`) for the client.
+   */
+  public static readFromEcs(
+    container: ecs.ContainerDefinition, secret: secretsmanager.ISecret, key?: kms.IKey, options: EcsSecretReaderOptions = {},
+  ): iam.Grant {
+    const owner = 'SecretGrants.readFromEcs';
+    const ttl = options.cacheTtl ?? Duration.minutes(5);
+    if (ttl.isUnresolved() || !Number.isInteger(ttl.toSeconds({ integral: false })) || ttl.toSeconds() < 1 || ttl.toSeconds() > 3600) {
+      throw propError(owner, 'cacheTtl', `${ttl.isUnresolved() ? 'a token' : ttl.toHumanString()} is not a whole number of seconds between 1 second and 1 hour.`, 'Use a Duration between Duration.seconds(1) and Duration.hours(1) (5 minutes by default).');
+    }
+    const variable = options.environmentVariable ?? 'SECRET_ARN';
+    const ttlVariable = options.cacheTtlEnvironmentVariable ?? 'SECRET_CACHE_TTL_SECONDS';
+    for (const [prop, name] of [['environmentVariable', variable], ['cacheTtlEnvironmentVariable', ttlVariable]]) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        throw propError(owner, prop, `'${name}' is not an environment variable name.`, 'Use letters, digits and _, not starting with a digit.');
+      }
+    }
+    if (variable === ttlVariable) {
+      throw propError(owner, 'cacheTtlEnvironmentVariable', `is the same variable as environmentVariable ('${variable}').`, 'Give the TTL and the secret ARN different variables.');
+    }
+    const stack = Stack.of(container);
+    const environment = (container as unknown as { environment?: Record<string, string> }).environment ?? {};
+    const current = environment[variable];
+    if (current !== undefined && JSON.stringify(stack.resolve(current)) !== JSON.stringify(stack.resolve(secret.secretArn))) {
+      throw propError(owner, 'environmentVariable', `${container.node.path} already has ${variable} = ${JSON.stringify(stack.resolve(current))}: it reads another secret (or sets the variable itself), and one variable names one secret.`, `Pass another environmentVariable for this secret, for example '${secretVariableName(secret)}'.`);
+    }
+    const seconds = String(ttl.toSeconds());
+    const currentTtl = environment[ttlVariable];
+    if (currentTtl !== undefined && currentTtl !== seconds && options.cacheTtl !== undefined) {
+      throw propError(owner, 'cacheTtl', `${container.node.path} already has ${ttlVariable} = ${currentTtl}, and this reader asks for ${seconds}: the container has one cache TTL.`, 'Pass the same cacheTtl for every secret the container reads, another cacheTtlEnvironmentVariable, or leave cacheTtl out to keep the container\'s.');
+    }
+    const grant = SecretGrants.read(container.taskDefinition.taskRole, secret, key, options);
+    container.addEnvironment(variable, secret.secretArn);
+    if (currentTtl === undefined) container.addEnvironment(ttlVariable, seconds);
+    return grant;
+  }
+}
+
+/** The Lambda function behind an IFunction defined in this app (a Function, its Alias or Version, a SingletonFunction). */
+function definedFunction(fn: lambda.IFunction, owner: string): lambda.Function {
+  if (fn instanceof lambda.Function) return fn;
+  if (fn instanceof lambda.Alias) return definedFunction(fn.version.lambda, owner);
+  if (fn instanceof lambda.Version) return definedFunction(fn.lambda, owner);
+  const inner = fn instanceof lambda.SingletonFunction ? (fn as unknown as { lambdaFunction?: unknown }).lambdaFunction : undefined;
+  if (inner instanceof lambda.Function) return inner;
+  throw propError(owner, 'fn', `${fn.node.path} is not a function defined in this app (an imported function, or another IFunction), so it cannot take the extension layer or environment variables here.`, 'Call addLambdaReader where the function is defined, or grant read only with secret.grantRead(role) (SecretGrants.read) and set the extension and the secret\'s ARN where the function is defined.');
+}
+
+/** The layer ARNs of the AWS Parameters and Secrets Lambda Extension (x86_64 and arm64), in every partition. */
+const PARAMS_AND_SECRETS_LAYER = /:layer:AWS-Parameters-and-Secrets-Lambda-Extension(-Arm64)?:/;
+
+/**
+ * Whether the function already has the extension: a layer whose ARN (a
+ * literal, or the regional mapping aws-cdk-lib writes for an env-agnostic
+ * stack) is the extension's.
+ */
+function hasParamsAndSecretsLayer(fn: lambda.Function): boolean {
+  const stack = Stack.of(fn);
+  const layers = (stack.resolve((fn.node.defaultChild as lambda.CfnFunction).layers) ?? []) as unknown[];
+  return layers.some(layer => {
+    if (PARAMS_AND_SECRETS_LAYER.test(JSON.stringify(layer))) return true;
+    const mapping = (layer as { 'Fn::FindInMap'?: unknown[] } | undefined)?.['Fn::FindInMap']?.[0];
+    if (typeof mapping !== 'string') return false;
+    const cfnMapping = stack.node.findAll().find(c => c instanceof CfnMapping && stack.resolve(c.logicalId) === mapping);
+    return cfnMapping !== undefined && PARAMS_AND_SECRETS_LAYER.test(JSON.stringify(stack.resolve((cfnMapping as unknown as { _toCloudFormation(): unknown })._toCloudFormation())));
+  });
+}
+
+/** A suggested variable for a second secret: its construct ID, upper snake case, plus _SECRET_ARN. */
+function secretVariableName(secret: secretsmanager.ISecret): string {
+  return `${secret.node.id.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_SECRET_ARN`;
 }
 
 interface GrantContext {

@@ -91,6 +91,16 @@ export interface CustomerManagedKeyProps extends KeyRolesProps {
    * @default true
    */
   readonly enabled?: boolean;
+
+  /**
+   * Make this key its stack's default key (`CustomerManagedKey.forStack`):
+   * the `ManagedSecret`s, `RotationFunction`s and `KeysAndSecretsMonitoring`
+   * of the stack that are not given a key then use it, so the stack has this
+   * one key. Create it before any of them; a stack has at most one default key.
+   *
+   * @default false
+   */
+  readonly stackDefault?: boolean;
 }
 
 const OWNER = 'CustomerManagedKey';
@@ -127,6 +137,31 @@ export class CustomerManagedKey extends kms.Key {
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[CMK_SYMBOL] === true;
   }
 
+  /**
+   * The default key of the stack that `scope` is in: the key that
+   * `ManagedSecret`, `RotationFunction` and `KeysAndSecretsMonitoring` use
+   * when they are not given one, so that a stack has one key unless asked
+   * for more. It is the key created with `stackDefault: true` in that stack,
+   * or else a `CustomerManagedKey` created on first use with the defaults
+   * (account administers, use only through services or by named
+   * principals, rotation on, retained, 30-day deletion window), at the
+   * stack's root with the ID `CdkKmsSecretsDefaultKey`.
+   *
+   * Per stack (a nested stack has its own): a construct in another stack
+   * gets that stack's default key, never this one.
+   */
+  public static forStack(scope: Construct): CustomerManagedKey {
+    const stack = Stack.of(scope);
+    const existing = (stack as unknown as Record<symbol, CustomerManagedKey | undefined>)[DEFAULT_KEY_SYMBOL];
+    if (existing) return existing;
+    return new CustomerManagedKey(stack, DEFAULT_KEY_ID, {
+      description: 'Default key of cdk-kms-secrets for this stack: encrypts the secrets, rotation functions and monitoring topic not given a key',
+      stackDefault: true,
+    });
+  }
+
+  /** Whether this key is its stack's default key (`forStack`). */
+  public readonly stackDefault: boolean;
   /** What the key is for. */
   public readonly keyUsage: kms.KeyUsage;
   /** The kind of key material. */
@@ -172,6 +207,15 @@ export class CustomerManagedKey extends kms.Key {
       enabled: props.enabled,
     });
     Object.defineProperty(this, CMK_SYMBOL, { value: true });
+    this.stackDefault = props.stackDefault ?? false;
+    if (this.stackDefault) {
+      const stack = Stack.of(this);
+      const existing = (stack as unknown as Record<symbol, CustomerManagedKey | undefined>)[DEFAULT_KEY_SYMBOL];
+      if (existing) {
+        throw propError(OWNER, 'stackDefault', `stack ${stack.node.path} already has a default key, ${existing.node.path}${existing.node.id === DEFAULT_KEY_ID ? ' (created when a construct that was not given a key took the default)' : ''}.`, 'Create the key with stackDefault: true before any ManagedSecret, RotationFunction or KeysAndSecretsMonitoring without a key, or pass this key to them explicitly (encryptionKey).');
+      }
+      Object.defineProperty(stack, DEFAULT_KEY_SYMBOL, { value: this });
+    }
     this.builder = builder;
     this.keyUsage = keyUsage;
     this.keySpec = keySpec;
@@ -597,6 +641,8 @@ function roleArnOf(role: unknown, stack: Stack): unknown {
 }
 
 const CMK_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey');
+const DEFAULT_KEY_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey.stackDefault');
+const DEFAULT_KEY_ID = 'CdkKmsSecretsDefaultKey';
 
 /** What a service encrypting storage (RDS, EBS...) calls besides CreateGrant and DescribeKey. */
 const STORAGE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];

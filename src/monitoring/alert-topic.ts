@@ -51,11 +51,9 @@ export function topicArnOf(scope: Construct, topicName: string): string {
   return Stack.of(scope).formatArn({ service: 'sns', resource: topicName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
 }
 
-/** The key of the alert topic: the one given, or a new CustomerManagedKey. */
+/** The key of the alert topic: the one given, or the stack's default key. */
 export function alertKey(scope: Construct, encryptionKey?: CustomerManagedKey): CustomerManagedKey {
-  return encryptionKey ?? new CustomerManagedKey(scope, 'AlertKey', {
-    description: `Encrypts the alert topic of ${scope.node.path}`,
-  });
+  return encryptionKey ?? CustomerManagedKey.forStack(scope);
 }
 
 export function createAlertTopic(scope: Construct, key: CustomerManagedKey, options: AlertTopicOptions): AlertTopic {

@@ -70,8 +70,13 @@ export interface KeysAndSecretsMonitoringProps {
   /**
    * The key that encrypts the alert topic. `events.amazonaws.com` and
    * `cloudwatch.amazonaws.com` are allowed to use it for this topic only.
+   * The default shares the stack's key with its secrets: an administrator
+   * who disables that key also stops delivery of the alert that reports it,
+   * which then reaches you only through the failure alarms' OpsItems
+   * (`failureOpsItems`) or a `failureTopic` on another key; pass a key of
+   * its own here to keep the alert path apart.
    *
-   * @default - a new CustomerManagedKey
+   * @default - the stack's default key, `CustomerManagedKey.forStack(this)`
    */
   readonly encryptionKey?: CustomerManagedKey;
 

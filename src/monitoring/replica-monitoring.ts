@@ -50,7 +50,7 @@ export interface KeysAndSecretsReplicaMonitoringProps {
   /**
    * The key that encrypts this region's dead-letter queue.
    *
-   * @default - a new CustomerManagedKey
+   * @default - the stack's default key, `CustomerManagedKey.forStack(this)`
    */
   readonly encryptionKey?: CustomerManagedKey;
 
@@ -122,7 +122,7 @@ export class KeysAndSecretsReplicaMonitoring extends Construct {
     }
 
     this.namePrefix = Names.uniqueResourceName(this, { maxLength: 36, separator: '-' });
-    this.encryptionKey = props.encryptionKey ?? new CustomerManagedKey(this, 'Key', { description: `Encrypts the dead-letter queue of ${this.node.path}` });
+    this.encryptionKey = props.encryptionKey ?? CustomerManagedKey.forStack(this);
     const deadLetters = deadLetterQueues(this, this.encryptionKey, this.namePrefix, ['events.amazonaws.com']);
     this.deadLetterQueue = deadLetters.queue;
 

@@ -100,6 +100,15 @@ export interface RotationFunctionProps {
    * @default false
    */
   readonly createSecretsManagerEndpoint?: boolean;
+
+  /**
+   * The key of the function's log group, dead-letter queue and environment.
+   * Pass a key of its own to keep the function's data apart from the
+   * stack's secrets.
+   *
+   * @default - the stack's default key, `CustomerManagedKey.forStack(this)`
+   */
+  readonly encryptionKey?: CustomerManagedKey;
 }
 
 /** Secrets whose permissions one managed policy holds; keeps each policy under the 6,144-character limit. */
@@ -167,7 +176,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
   public readonly function: lambda.Function;
   /** Its execution role. */
   public readonly role: iam.Role;
-  /** The key of its log group and dead-letter queue. */
+  /** The key of its log group, dead-letter queue and environment (the stack's default key unless one was given). */
   public readonly key: CustomerManagedKey;
   /** Its log group. */
   public readonly logGroup: logs.LogGroup;
@@ -207,9 +216,11 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       throw propError('RotationFunction', 'timeout', `${timeout.toHumanString()} is outside 5 seconds to 15 minutes.`, 'Use Duration.seconds(30) or similar.');
     }
 
-    this.key = new CustomerManagedKey(this, 'Key', {
-      description: `Encrypts the logs and dead-letter queue of ${this.node.path}`,
-    });
+    const givenKey = props.encryptionKey as unknown;
+    if (givenKey !== undefined && !CustomerManagedKey.isCustomerManagedKey(givenKey)) {
+      throw propError('RotationFunction', 'encryptionKey', 'is not a CustomerManagedKey: the function grants the log service, SQS and Lambda on it through the role model.', 'Pass a CustomerManagedKey, or leave encryptionKey out to share the stack\'s key.');
+    }
+    this.key = props.encryptionKey ?? CustomerManagedKey.forStack(this);
     const logGroupName = `/cdk-kms-secrets/rotation/${Names.uniqueResourceName(this, { maxLength: 200 })}`;
     this.key.grantUse(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`), {
       operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT],
@@ -497,6 +508,8 @@ function placementHash(stack: Stack, props: RotationFunctionProps): string {
     requireTls: props.requireTls ?? true,
     tlsCaFile: props.tlsCaFile,
     endpoint: props.createSecretsManagerEndpoint ?? false,
+    // Only when given, so the default keeps the function's ID.
+    ...(props.encryptionKey ? { key: props.encryptionKey.node.path } : {}),
   });
   return createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
 }

@@ -1,4 +1,5 @@
 import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +9,7 @@ import {
   DatabaseCredentialsTemplate, DatabaseEngine, DEFAULT_PORTS, ManagedSecretReplicaRegion, PasswordPolicy,
 } from './types';
 import { propError } from '../errors';
-import { LambdaSecretReaderOptions, SecretGrants } from '../grants/secret-grants';
+import { EcsSecretReaderOptions, LambdaSecretReaderOptions, SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { defaultDeploymentRoleArn } from '../keys/key-roles';
 import { AccountAccess } from '../keys/types';
@@ -19,9 +20,10 @@ import { RotationSchedule } from '../rotation/schedule';
 /** Properties of a `ManagedSecret`. */
 export interface ManagedSecretProps {
   /**
-   * The customer-managed key that encrypts the secret.
+   * The customer-managed key that encrypts the secret. Pass a key of its
+   * own for a secret that must not share the stack's key.
    *
-   * @default - a CustomerManagedKey is created for the secret
+   * @default - the stack's default key, `CustomerManagedKey.forStack(this)`
    */
   readonly encryptionKey?: CustomerManagedKey;
 
@@ -122,9 +124,7 @@ export class ManagedSecret extends secretsmanager.Secret {
     const props = honourBaseProps(given);
     const passwordPolicy = validatePasswordPolicy(OWNER, props.passwordPolicy);
     validateSecretProps(props);
-    const key = props.encryptionKey ?? new CustomerManagedKey(scope, `${id}Key`, {
-      description: `Encrypts the secret ${id}`,
-    });
+    const key = props.encryptionKey ?? CustomerManagedKey.forStack(scope);
     const strict = key.accountAccess === AccountAccess.NONE;
     if (strict && (props.secretName === undefined || Token.isUnresolved(props.secretName))) {
       throw propError(OWNER, 'secretName', 'is required: the encryptionKey\'s accountAccess is AccountAccess.NONE, so the key policy names each principal with the ARN of the secrets it may decrypt, and only a literal name gives that ARN without a dependency cycle (the secret refers to the key).', 'Give the secret a literal secretName, or use a key with AccountAccess.VIA_SERVICES.');
@@ -399,10 +399,27 @@ export class ManagedSecret extends secretsmanager.Secret {
   /**
    * Let a Lambda function read this secret at runtime through the AWS
    * Parameters and Secrets Lambda Extension, with a cache (see
-   * `SecretGrants.readFromLambda`).
+   * `SecretGrants.readFromLambda`). Call it once per secret: several secrets
+   * on one function share one extension (each under its own
+   * `environmentVariable`), and a function that already has the extension
+   * gets no second layer. A container-image function is refused unless its
+   * image has the extension (`extensionLayer: false`); an imported function
+   * is refused (grant it with `grantRead`).
    */
-  public addLambdaReader(fn: lambda.Function, options: LambdaSecretReaderOptions = {}): iam.Grant {
+  public addLambdaReader(fn: lambda.IFunction, options: LambdaSecretReaderOptions = {}): iam.Grant {
     return SecretGrants.readFromLambda(fn, this, this.key, options);
+  }
+
+  /**
+   * Let the containers of an ECS or Fargate task read this secret at
+   * runtime with a caching Secrets Manager client, so a rotation reaches a
+   * running task within the cache TTL, without a restart (see
+   * `SecretGrants.readFromEcs`): read is granted to the task role, and the
+   * container gets the secret's ARN (`SECRET_ARN`) and the TTL
+   * (`SECRET_CACHE_TTL_SECONDS`) in its environment, never the value.
+   */
+  public addEcsReader(container: ecs.ContainerDefinition, options: EcsSecretReaderOptions = {}): iam.Grant {
+    return SecretGrants.readFromEcs(container, this, this.key, options);
   }
 
   /**
