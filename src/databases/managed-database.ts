@@ -9,9 +9,10 @@ import { DatabaseUser } from './user/database-user';
 import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { Rotation, RotationStrategy, RotationTimingOptions } from '../rotation/rotation';
+import { RotationFunction } from '../rotation/rotation-function';
 import { RotationSchedule } from '../rotation/schedule';
 import { ManagedSecret } from '../secrets/managed-secret';
-import { DatabaseEngine, PasswordPolicy } from '../secrets/types';
+import { DatabaseEngine, DEFAULT_PORTS, PasswordPolicy } from '../secrets/types';
 
 /** Properties of a `ManagedDatabase`. */
 export interface ManagedDatabaseProps {
@@ -181,6 +182,8 @@ export class ManagedDatabase extends Construct {
   public readonly engine: DatabaseEngine;
   /** The endpoint the functions connect to (the instance's, or the cluster's writer endpoint). */
   public readonly endpoint: rds.Endpoint;
+  /** The database's port (a literal: the one it was created with, else the engine's default). */
+  public readonly port: number;
   /** The database's VPC. */
   public readonly vpc: ec2.IVpc;
   /** The master user. */
@@ -215,12 +218,18 @@ export class ManagedDatabase extends Construct {
     this.database = db;
     this.attachmentTarget = db;
     this.vpc = db.vpc!;
-    this.endpoint = props.instance ? props.instance.instanceEndpoint : props.cluster!.clusterEndpoint;
     const engineType = db.engine?.engineType;
     const engine = engineType !== undefined ? ENGINE_TYPES[engineType] : undefined;
     if (engine === undefined) {
       throw propError(OWNER, prop, `runs ${engineType ?? 'an unknown engine'}, which this library does not rotate.`, 'Use PostgreSQL, MySQL or MariaDB (RDS), or Aurora PostgreSQL or Aurora MySQL.');
     }
+    // The port as a literal (the one the database was given, else the engine's), so that security-group
+    // rules and pinned endpoints name a number, not the endpoint's Port attribute.
+    const cfnDb = db.node.defaultChild as rds.CfnDBInstance | rds.CfnDBCluster;
+    const givenPort = cfnDb.port === undefined ? undefined : Number(cfnDb.port);
+    this.port = givenPort !== undefined && !Token.isUnresolved(cfnDb.port) ? givenPort : DEFAULT_PORTS[engine];
+    const address = props.instance ? props.instance.instanceEndpoint.hostname : props.cluster!.clusterEndpoint.hostname;
+    this.endpoint = new rds.Endpoint(address, this.port);
     this.engine = engine;
     this.masterUser = props.masterUser;
     this.encryptionKey = props.encryptionKey ?? props.masterUser.encryptionKey;
@@ -232,7 +241,7 @@ export class ManagedDatabase extends Construct {
       throw propError(OWNER, 'masterUser', `is a ${props.masterUser.engine} master user, and the ${prop} runs ${engineType}.`, `Create the MasterUser with engine DatabaseEngine.${engine.toUpperCase()}.`);
     }
 
-    const cfn = db.node.defaultChild as rds.CfnDBInstance | rds.CfnDBCluster;
+    const cfn = cfnDb;
     if (cfn.kmsKeyId === undefined) {
       throw propError(OWNER, prop, `stores its data ${cfn.storageEncrypted ? 'on the AWS-managed key aws/rds' : 'unencrypted'}.`, 'Pass `storageEncryptionKey: key` (a CustomerManagedKey) to the database: its key policy then lets RDS use it through RDS only.');
     }
@@ -248,7 +257,7 @@ export class ManagedDatabase extends Construct {
       if (!(attachment instanceof secretsmanager.SecretTargetAttachment) || db.secret !== attachment) {
         throw propError(OWNER, 'masterUser', `${secret.node.path} is not the master secret of ${db.node.path} (its credentials are ${db.secret ? db.secret.node.path : 'not a secret'}).`, 'Create the database with `credentials: masterUser.credentials`.');
       }
-      secret.addRotation(this.rotation(engine, RotationStrategy.SINGLE_USER, timing));
+      secret.addRotation(this.rotation(engine, RotationStrategy.SINGLE_USER, timing, secret));
       this.masterSecret = secret;
       this.masterRotationSchedule = secret.node.findChild('RotationSchedule') as secretsmanager.CfnRotationSchedule;
       this.masterRotationSchedule.node.addDependency(db);
@@ -270,7 +279,7 @@ export class ManagedDatabase extends Construct {
         secretId: arn,
         rotationRules: { scheduleExpression: schedule.scheduleExpression },
       });
-      this.masterRotationSchedule.node.addDependency(db);
+      // After the database: its SecretId is the database's MasterUserSecret.SecretArn attribute.
     }
   }
 
@@ -321,9 +330,12 @@ export class ManagedDatabase extends Construct {
       requireTls: this.props.requireTls,
       tlsCaFile: this.props.tlsCaFile,
     });
-    // A cluster's writer instance must be up before the user can be created.
-    user.node.addDependency(this.database);
-    secret.addRotation(this.rotation(this.engine, strategy, options.rotation ?? {}));
+    // A cluster's instances must be up before the user can be created (an instance's endpoint
+    // attribute already orders the user after it).
+    for (const c of this.database.node.findAll()) {
+      if (this.props.cluster && c instanceof rds.CfnDBInstance) user.node.addDependency(c);
+    }
+    secret.addRotation(this.rotation(this.engine, strategy, options.rotation ?? {}, secret));
     const schedule = secret.node.findChild('RotationSchedule') as secretsmanager.CfnRotationSchedule;
     const after: IDependable[] = [this.database, attachment, user.resource];
     after.forEach(d => schedule.node.addDependency(d));
@@ -373,8 +385,20 @@ export class ManagedDatabase extends Construct {
     return propError(`${OWNER}.addUser`, 'strategy', `'${username}' rotates with alternating users, and ${this.node.path} is used by an RDS Proxy: the proxy logs in with one user name per secret, and an alternating secret switches between '${username}' and '${username}_clone'.`, 'Use RotationStrategy.SINGLE_USER for users behind the proxy (the proxy picks up the new password itself), or connect that user to the database directly.');
   }
 
-  private rotation(engine: DatabaseEngine, strategy: RotationStrategy, timing: RotationTimingOptions): Rotation {
+  private rotation(engine: DatabaseEngine, strategy: RotationStrategy, timing: RotationTimingOptions, secret: ManagedSecret): Rotation {
+    // The stack's shared function for this placement, on this database's key (not a key of its own).
+    const rotationFunction = RotationFunction.shared(this, {
+      engine,
+      strategy,
+      vpc: this.vpc,
+      vpcSubnets: this.props.vpcSubnets,
+      passwordPolicy: secret.passwordPolicy,
+      requireTls: this.props.requireTls,
+      tlsCaFile: this.props.tlsCaFile,
+      encryptionKey: this.encryptionKey,
+    });
     const options = {
+      rotationFunction,
       ...timing,
       vpc: this.vpc,
       vpcSubnets: this.props.vpcSubnets,
