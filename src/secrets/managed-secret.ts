@@ -284,7 +284,7 @@ export class ManagedSecret extends secretsmanager.Secret {
       const attachment = this.node.tryFindChild('Attachment');
       const endpoint = options.databaseEndpoint ?? this.attachedEndpoint(attachment, options.database, credentials);
       // The port the function really connects to: the pinned endpoint's (the database's), else the credentials'.
-      const port = endpoint ? ec2Port(endpoint.port) : ecPort(credentials);
+      const port = endpoint ? ec2Port(literalPort(endpoint.port, options.database, credentials)) : ecPort(credentials);
       if (options.database) {
         options.database.connections.allowFrom(fn.connections, port, `Rotation of ${this.node.path}`);
       } else {
@@ -461,6 +461,18 @@ export class ManagedSecret extends secretsmanager.Secret {
   public get rotatedBy(): RotationFunction | undefined {
     return this.rotationFunction;
   }
+}
+
+/**
+ * The database's port as a number the nag packs can judge: the endpoint's when it is a literal; else, for an
+ * RDS database construct, the port it was created with, or its engine's default (what RDS then uses); else the token.
+ */
+function literalPort(port: number, database: unknown, credentials: DatabaseCredentialsTemplate): number {
+  if (!Token.isUnresolved(port)) return port;
+  const cfn = (database as IConstruct | undefined)?.node?.defaultChild as { cfnResourceType?: string; port?: unknown } | undefined;
+  if (cfn?.cfnResourceType !== 'AWS::RDS::DBInstance' && cfn?.cfnResourceType !== 'AWS::RDS::DBCluster') return port;
+  if (cfn.port !== undefined) return Token.isUnresolved(cfn.port) ? port : Number(cfn.port);
+  return DEFAULT_PORTS[credentials.engine];
 }
 
 function ec2Port(port: number) {

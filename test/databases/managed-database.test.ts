@@ -293,3 +293,18 @@ test('the rotation egress rule uses the database\'s real port, not the credentia
   }));
   expect(JSON.stringify(t.toJSON())).not.toMatch(/"FromPort":5432/);
 });
+
+test('ManagedSecret with `database: instance`: the rule names the instance\'s port as a number (judgeable by the packs), never the credentials\' port', () => {
+  const stack = new Stack(new App(), 'Literal', { env: TEST_STACK_ENV });
+  const key = new CustomerManagedKey(stack, 'Key');
+  const vpc = vpcOf(stack);
+  const master = new ManagedSecret(stack, 'Master', { encryptionKey: key, credentials: { engine: DatabaseEngine.POSTGRES, username: 'postgres', port: 5432 } });
+  const db = new rds.DatabaseInstance(stack, 'Db', {
+    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
+    vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, storageEncryptionKey: key, port: 6543,
+    credentials: rds.Credentials.fromSecret(master),
+  });
+  const { Rotation } = require('../../src');
+  master.addRotation(Rotation.postgresSingleUser({ vpc, database: db }));
+  Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6543, ToPort: 6543, GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbSecurityGroup'), 'GroupId'] } });
+});
