@@ -274,6 +274,8 @@ export class ManagedDatabase extends Construct {
       cfn.masterUserPassword = undefined;
       const arn = cfn instanceof rds.CfnDBInstance ? cfn.attrMasterUserSecretSecretArn : cfn.attrMasterUserSecretSecretArn;
       this.masterSecret = secretsmanager.Secret.fromSecretAttributes(this, 'MasterSecret', { secretCompleteArn: arn, encryptionKey: key });
+      // KeysAndSecretsMonitoring finds it below a watched scope, like a ManagedSecret.
+      Object.defineProperty(this.masterSecret, Symbol.for('cdk-kms-secrets.RdsManagedMasterSecret'), { value: true });
       // Managed rotation: Secrets Manager asks RDS to rotate; no function.
       this.masterRotationSchedule = new secretsmanager.CfnRotationSchedule(this, 'MasterRotationSchedule', {
         secretId: arn,

@@ -308,3 +308,14 @@ test('ManagedSecret with `database: instance`: the rule names the instance\'s po
   master.addRotation(Rotation.postgresSingleUser({ vpc, database: db }));
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6543, ToPort: 6543, GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbSecurityGroup'), 'GroupId'] } });
 });
+
+test('KeysAndSecretsMonitoring watches the RDS-managed master secret it finds below its scope (rotation events and alarms by its ARN)', () => {
+  const w = database('postgres-instance', true);
+  const { KeysAndSecretsMonitoring } = require('../../src');
+  const monitoring = new KeysAndSecretsMonitoring(w.stack, 'Monitoring', { watchScope: w.stack, encryptionKey: w.key });
+  expect(monitoring.watchedSecrets).toContain(w.database.masterSecret);
+  const resources = resourcesOf(w.stack);
+  const watching = Object.values(resources).filter(r => (r.Type === 'AWS::Events::Rule' || r.Type === 'AWS::CloudWatch::Alarm')
+    && JSON.stringify(r.Properties).includes('MasterUserSecret.SecretArn'));
+  expect(watching.length).toBeGreaterThan(0);
+});
