@@ -181,6 +181,8 @@ export class CustomerManagedKey extends kms.Key {
   public _namedSecretsOnly = 0;
 
   private readonly builder: KeyPolicyBuilder;
+  /** Services given `allowStorageEncryptionBy` explicitly. */
+  private readonly storageServices = new Set<string>();
   /** Stacks whose grantees the key policy names (the key's stack depends on them), and those granted through a service (they depend on it). */
   private readonly namedStacks = new Set<Stack>();
   private readonly delegatedStacks = new Set<Stack>();
@@ -235,6 +237,7 @@ export class CustomerManagedKey extends kms.Key {
         ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
         ...this.identityOnlyGrants(),
         ...this.policyReplaced(),
+        ...this.strictStorageWithoutPrincipals(),
       ],
     });
     // L1 paths (s3.BucketGrants.fromBucket(cfnBucket), the SQS/SNS/DynamoDB traits) reach the
@@ -411,6 +414,7 @@ export class CustomerManagedKey extends kms.Key {
     if (principals.length === 0 && this.accountAccess === AccountAccess.NONE) {
       throw propError(label, 'principals', `is empty, and the key's accountAccess is AccountAccess.NONE: nothing is delegated to the account, so no caller could ask ${service} to use the key.`, 'Name the principals that create the encrypted resources (the role CloudFormation deploys with, and any role that restores or copies snapshots), or use AccountAccess.VIA_SERVICES.');
     }
+    this.storageServices.add(service.split('.')[0]);
     for (const s of this.storageStatements(service, principals.length > 0 ? principals : [new iam.AccountRootPrincipal()], label)) {
       this.builder.addStatement(s, label);
     }
@@ -449,6 +453,31 @@ export class CustomerManagedKey extends kms.Key {
    */
   private detectedServiceStatements(): Array<[iam.PolicyStatement, string]> {
     if (this.accountAccess === AccountAccess.NONE) return [];
+    return this.rdsStatements();
+  }
+
+  /** A strict key used by an RDS database without `allowStorageEncryptionBy('rds', { principals })`: RDS could not use it. */
+  private strictStorageWithoutPrincipals(): string[] {
+    if (this.accountAccess !== AccountAccess.NONE || this.storageServices.has('rds')) return [];
+    const users = this.rdsUsers();
+    if (users.length === 0) return [];
+    return [propError(`${OWNER}.allowStorageEncryptionBy`, 'principals', `the key's accountAccess is AccountAccess.NONE, and ${users.join(', ')} use it through RDS: nothing lets a caller ask RDS to use it, so creating the database would fail.`, "Call key.allowStorageEncryptionBy('rds', { principals: [deployRole] }) with the role CloudFormation deploys with (and any role that restores snapshots), or use AccountAccess.VIA_SERVICES.").message];
+  }
+
+  /** The paths of the RDS resources of the app that use this key. */
+  private rdsUsers(): string[] {
+    const mine = (v: unknown) => typeof v === 'string' && (v === this.keyArn || v === this.keyId);
+    const out: string[] = [];
+    for (const c of this.node.root.node.findAll()) {
+      if (!CfnResource.isCfnResource(c)) continue;
+      if (c.cfnResourceType !== 'AWS::RDS::DBInstance' && c.cfnResourceType !== 'AWS::RDS::DBCluster') continue;
+      const l1 = c as unknown as { kmsKeyId?: unknown; performanceInsightsKmsKeyId?: unknown; masterUserSecret?: { kmsKeyId?: unknown } };
+      if (mine(l1.kmsKeyId) || mine(l1.performanceInsightsKmsKeyId) || mine(l1.masterUserSecret?.kmsKeyId)) out.push(c.node.path);
+    }
+    return out;
+  }
+
+  private rdsStatements(): Array<[iam.PolicyStatement, string]> {
     const mine = (v: unknown) => typeof v === 'string' && (v === this.keyArn || v === this.keyId);
     let storage = false;
     let managedSecret = false;

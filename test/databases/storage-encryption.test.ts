@@ -158,3 +158,15 @@ describe('allowStorageEncryptionBy: bad input and the role model', () => {
     expect(() => key.allowStorageEncryptionBy('rds')).toThrow(/viaService: 'rds' is not one of the key's `viaServices`/);
   });
 });
+
+test('a strict key (accountAccess NONE) under an RDS database without allowStorageEncryptionBy principals fails the synthesis with what to do', () => {
+  const stack = new Stack(new App(), 'StrictDb', { env: TEST_STACK_ENV });
+  const key = new CustomerManagedKey(stack, 'Key', { accountAccess: AccountAccess.NONE });
+  postgresInstance(stack, key);
+  expect(() => Template.fromStack(stack)).toThrow(/allowStorageEncryptionBy.principals: the key's accountAccess is AccountAccess.NONE, and StrictDb\/Resource use it through RDS.*Fix: Call key.allowStorageEncryptionBy\('rds', \{ principals/s);
+  const ok = new Stack(new App(), 'StrictDbOk', { env: TEST_STACK_ENV });
+  const okKey = new CustomerManagedKey(ok, 'Key', { accountAccess: AccountAccess.NONE });
+  postgresInstance(ok, okKey);
+  okKey.allowStorageEncryptionBy('rds', { principals: [iam.Role.fromRoleArn(ok, 'Deployer', DEPLOYER)] });
+  expect(() => Template.fromStack(ok)).not.toThrow();
+});
