@@ -163,7 +163,7 @@ test('a strict key (accountAccess NONE) under an RDS database without allowStora
   const stack = new Stack(new App(), 'StrictDb', { env: TEST_STACK_ENV });
   const key = new CustomerManagedKey(stack, 'Key', { accountAccess: AccountAccess.NONE });
   postgresInstance(stack, key);
-  expect(() => Template.fromStack(stack)).toThrow(/allowStorageEncryptionBy.principals: the key's accountAccess is AccountAccess.NONE, and StrictDb\/Resource use it through RDS.*Fix: Call key.allowStorageEncryptionBy\('rds', \{ principals/s);
+  expect(() => Template.fromStack(stack)).toThrow(/allowStorageEncryptionBy.principals: the key's accountAccess is AccountAccess.NONE, and StrictDb\/Db\/Resource use it through RDS.*Fix: Call key.allowStorageEncryptionBy\('rds', \{ principals/s);
   const ok = new Stack(new App(), 'StrictDbOk', { env: TEST_STACK_ENV });
   const okKey = new CustomerManagedKey(ok, 'Key', { accountAccess: AccountAccess.NONE });
   postgresInstance(ok, okKey);
