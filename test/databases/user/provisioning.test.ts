@@ -326,4 +326,23 @@ describeWithServices.each(ENGINES)('DatabaseUser provisioning on %s', engine => 
     expect(await h.userExists(h.masterUsername)).toBe(true);
     expect(await h.userExists(h.username)).toBe(true);
   });
+
+  test.each(['single-user', 'alternating-users'] as const)('the first %s rotation succeeds on the user created, and its privileges carry over', async strategy => {
+    const h = await setup({ rotation: strategy });
+    expect((await h.invoke(h.event('Create'))).response.Status).toBe('SUCCESS');
+    const first = await h.rotate();
+    expect(first.username).toBe(strategy === 'single-user' ? h.username : `${h.username}_clone`);
+    expect(first.password).not.toBe(h.userPassword);
+    await h.asUser(first.username, first.password, `INSERT INTO ${h.table} (name) VALUES ('r')`);
+    expect(await h.asUser(first.username, first.password, `SELECT COUNT(*) AS n FROM ${h.table}`)).toHaveLength(1);
+    // A later update of the resource keeps rotation's password and the resource's identity.
+    const stored = await h.storedPassword(first.username);
+    const { response } = await h.invoke(h.event('Update'));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `user:${h.username}` });
+    expect(await h.storedPassword(first.username)).toBe(stored);
+    // And the next rotation still works (alternating: back to the base user).
+    const second = await h.rotate();
+    expect(second.username).toBe(h.username);
+    await h.asUser(second.username, second.password, `DELETE FROM ${h.table} WHERE name = 'r'`);
+  });
 });

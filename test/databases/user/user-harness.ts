@@ -14,13 +14,18 @@
 import { randomBytes, randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
 import { createServer, Server } from 'net';
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent, SecretsManagerRotationEvent } from 'aws-lambda';
 import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { createUserHandler, CustomResourceResponse } from '../../../src/databases/user/runtime/lambda';
 import { mysqlAdmin } from '../../../src/databases/user/runtime/mysql-admin';
 import { postgresAdmin } from '../../../src/databases/user/runtime/postgres-admin';
+import { createHandler } from '../../../src/rotation/runtime/lambda';
+import { mysqlEngine } from '../../../src/rotation/runtime/mysql';
+import { postgresEngine } from '../../../src/rotation/runtime/postgres';
+import { STEPS } from '../../../src/rotation/runtime/protocol';
+import { TAGS } from '../../../src/rotation/runtime/target';
 import { requireServices, ServiceEnv } from '../../support/services';
 
 export type EngineName = 'postgres' | 'mysql';
@@ -68,6 +73,12 @@ export interface HarnessOptions {
   readonly dbname?: string;
   /** Use the server without TLS. */
   readonly serverWithoutTls?: boolean;
+  /**
+   * Make the user secret rotatable with this strategy, as ManagedSecret.addRotation
+   * does (rotation enabled, tags pinning the database, the real host and port
+   * in the value: rotation checks them against the tags).
+   */
+  readonly rotation?: 'single-user' | 'alternating-users';
 }
 
 export interface Invocation {
@@ -102,10 +113,12 @@ export class UserHarness {
   /** Every password a test used (they must never appear in logs or answers). */
   public readonly passwords = new Set<string>();
   private readonly ca: string;
+  private readonly options: HarnessOptions;
   private readonly decoy: Promise<{ port: number; count: () => number; close: () => Promise<void> }>;
 
   private constructor(options: HarnessOptions) {
     const s = services();
+    this.options = options;
     this.engine = options.engine;
     this.username = options.username ?? `app_${this.id}`;
     this.dbname = options.dbname ?? `usr_${this.id}`;
@@ -156,9 +169,58 @@ export class UserHarness {
       engine: this.engine === 'postgres' ? 'postgres' : 'mariadb', host: DECOY_HOST, port: decoy.port, username, password, dbname: this.dbname,
     });
     const base = `database-user-test/${this.engine}/${this.id}`;
-    this.masterSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/master`, SecretString: value(this.masterUsername, this.masterPassword) }))).ARN!;
-    this.userSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/user`, SecretString: value(this.username, this.userPassword) }))).ARN!;
+    // With rotation, the master secret has no host/port (the shape of RDS-managed master secrets): rotation refuses one for another endpoint.
+    const masterValue = this.options.rotation ? JSON.stringify({ username: this.masterUsername, password: this.masterPassword }) : value(this.masterUsername, this.masterPassword);
+    this.masterSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/master`, SecretString: masterValue }))).ARN!;
     this.pin([`${this.host}:${this.port}`]);
+    if (!this.options.rotation) {
+      this.userSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/user`, SecretString: value(this.username, this.userPassword) }))).ARN!;
+      return;
+    }
+    const engine = this.engine === 'postgres' ? 'postgres' : 'mariadb';
+    const tags = [
+      { Key: TAGS.engine, Value: engine }, { Key: TAGS.host, Value: this.host }, { Key: TAGS.port, Value: String(this.port) },
+      { Key: TAGS.username, Value: this.username }, { Key: TAGS.dbname, Value: this.dbname },
+      ...(this.options.rotation === 'alternating-users' ? [{ Key: TAGS.masterarn, Value: this.masterSecretArn }] : []),
+    ];
+    // Created empty, rotation enabled, then the first value (see test/support/rotation-harness.ts on moto).
+    this.userSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/user`, Tags: tags }))).ARN!;
+    await secretsClient().send(new RotateSecretCommand({ SecretId: this.userSecretArn, RotationRules: { AutomaticallyAfterDays: 30 }, RotateImmediately: false }));
+    await secretsClient().send(new PutSecretValueCommand({
+      SecretId: this.userSecretArn,
+      SecretString: JSON.stringify({
+        engine,
+        host: this.host,
+        port: this.port,
+        username: this.username,
+        password: this.userPassword,
+        dbname: this.dbname,
+        ...(this.options.rotation === 'alternating-users' ? { masterarn: this.masterSecretArn } : {}),
+      }),
+      VersionStages: ['AWSCURRENT'],
+    }));
+  }
+
+  /** A whole rotation of the user secret by the real rotation handler (the four steps); returns the new AWSCURRENT. */
+  async rotate(): Promise<{ username: string; password: string }> {
+    const saved = { ...process.env };
+    Object.assign(process.env, { ROTATION_STRATEGY: this.options.rotation, ROTATION_TLS_CA_FILE: services().caFile });
+    try {
+      const handler = createHandler(this.engine === 'postgres' ? postgresEngine : mysqlEngine, { secrets: secretsClient() });
+      const token = randomUUID();
+      for (const step of STEPS) {
+        await handler({ SecretId: this.userSecretArn, ClientRequestToken: token, Step: step } as SecretsManagerRotationEvent);
+      }
+    } finally {
+      for (const k of ['ROTATION_STRATEGY', 'ROTATION_TLS_CA_FILE']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+    const current = await secretsClient().send(new GetSecretValueCommand({ SecretId: this.userSecretArn, VersionStage: 'AWSCURRENT' }));
+    const { username, password } = JSON.parse(current.SecretString!) as { username: string; password: string };
+    this.passwords.add(password);
+    return { username, password };
   }
 
   /** Pins these endpoints for the master secret in the handler's configuration. */
