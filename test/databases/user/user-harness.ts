@@ -170,7 +170,9 @@ export class UserHarness {
     });
     const base = `database-user-test/${this.engine}/${this.id}`;
     // With rotation, the master secret has no host/port (the shape of RDS-managed master secrets): rotation refuses one for another endpoint.
-    const masterValue = this.options.rotation ? JSON.stringify({ username: this.masterUsername, password: this.masterPassword }) : value(this.masterUsername, this.masterPassword);
+    const masterValue = this.options.rotation
+      ? JSON.stringify({ username: this.masterUsername, password: this.masterPassword })
+      : value(this.masterUsername, this.masterPassword);
     this.masterSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/master`, SecretString: masterValue }))).ARN!;
     this.pin([`${this.host}:${this.port}`]);
     if (!this.options.rotation) {
@@ -185,7 +187,9 @@ export class UserHarness {
     ];
     // Created empty, rotation enabled, then the first value (see test/support/rotation-harness.ts on moto).
     this.userSecretArn = (await secretsClient().send(new CreateSecretCommand({ Name: `${base}/user`, Tags: tags }))).ARN!;
-    await secretsClient().send(new RotateSecretCommand({ SecretId: this.userSecretArn, RotationRules: { AutomaticallyAfterDays: 30 }, RotateImmediately: false }));
+    await secretsClient().send(new RotateSecretCommand({
+      SecretId: this.userSecretArn, RotationRules: { AutomaticallyAfterDays: 30 }, RotateImmediately: false,
+    }));
     await secretsClient().send(new PutSecretValueCommand({
       SecretId: this.userSecretArn,
       SecretString: JSON.stringify({
