@@ -212,7 +212,8 @@ export class DatabaseUser extends Construct {
         DropOnDelete: String(removalPolicy === RemovalPolicy.DESTROY),
       },
     });
-    this.resource.node.addDependency(fn.function, ...dependencies);
+    // The function itself through the ServiceToken's GetAtt; its permissions explicitly.
+    this.resource.node.addDependency(...dependencies);
     // The database (its instance, security group and the rule just added) exists before the user is created.
     if (Construct.isConstruct(props.database)) this.resource.node.addDependency(props.database);
 

@@ -1,4 +1,5 @@
 /** Lambda entry point: creates mysql database users for CloudFormation (bundled to assets/databases/user/runtime/mysql-handler/index.js). */
-export const handler = async (): Promise<void> => {
-  throw new Error('not implemented yet');
-};
+import { createUserHandler } from './lambda';
+import { mysqlAdmin } from './mysql-admin';
+
+export const handler = createUserHandler(mysqlAdmin);
