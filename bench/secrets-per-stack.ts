@@ -4,7 +4,8 @@
  * Three ways to rotate N PostgreSQL secrets (single user) in one stack, each
  * synthesized in its own App/Stack:
  *
- * - ours:           N `ManagedSecret`s sharing one `CustomerManagedKey`, rotated by
+ * - ours:           N `ManagedSecret`s given no key (they, and the rotation function, share the
+ *                   stack's default key, `CustomerManagedKey.forStack`), rotated by
  *                   `Rotation.postgresSingleUser({ vpc })` (one shared `RotationFunction`);
  * - HostedRotation: N `secretsmanager.Secret`s, each with
  *                   `addRotationSchedule('R', { hostedRotation: HostedRotation.postgreSqlSingleUser({ vpc }) })`;
@@ -25,7 +26,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { BenchResult, Goal, int, kb, ms, ratio, table } from './report';
 import { median, msSince, round, summarize, Summary } from './stats';
-import { CustomerManagedKey, DatabaseEngine, ManagedSecret, Rotation } from '../src';
+import { DatabaseEngine, ManagedSecret, Rotation } from '../src';
 
 export const MAX_RESOURCES = 500;
 /** CDK's TEMPLATE_BODY_MAXIMUM_SIZE (the 1 MB CloudFormation limit for a template in S3). */
@@ -60,11 +61,10 @@ const VARIANTS: readonly Variant[] = [
     label: 'ours (ManagedSecret)',
     lambdaRule: 'the AWS::Lambda::Function resources of the template',
     build(stack, vpc, n) {
-      const key = new CustomerManagedKey(stack, 'Key');
+      // No explicit key: the stack's default key encrypts every secret and the rotation function's data.
       const rotation = Rotation.postgresSingleUser({ vpc });
       for (let i = 0; i < n; i++) {
         new ManagedSecret(stack, `Secret${i}`, {
-          encryptionKey: key,
           credentials: { engine: DatabaseEngine.POSTGRES, host: 'db.cluster-abc.us-east-1.rds.amazonaws.com', username: `app${i}`, dbname: 'app' },
           rotation,
         });
@@ -121,6 +121,8 @@ interface Shape {
   readonly processedResources: number;
   readonly templateBytes: number;
   readonly rotationLambdas: number;
+  /** AWS::KMS::Key resources of the template (the aws-cdk-lib variants use the AWS-managed key: 0). */
+  readonly keys: number;
   readonly resourceTypes: Record<string, number>;
 }
 
@@ -175,6 +177,7 @@ function synthOnce(variant: Variant, n: number, options?: { mutableTarget?: bool
         processedResources: variant.processedResources(template),
         templateBytes: JSON.stringify(template).length,
         rotationLambdas: variant.rotationLambdas(template),
+        keys: resourceTypes['AWS::KMS::Key'] ?? 0,
         resourceTypes,
       },
     };
@@ -329,10 +332,12 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
       fmt(o), fmt(h), `${int(h.shape.processedResources)}${h.shape.processedResources > MAX_RESOURCES ? ' ✗' : ''}`, fmt(s),
       kb(o.shape.templateBytes), kb(h.shape.templateBytes), kb(s.shape.templateBytes),
       o.shape.rotationLambdas, h.shape.rotationLambdas, s.shape.rotationLambdas,
+      o.shape.keys, h.shape.keys, s.shape.keys,
+      ratio(o.shape.resources, h.shape.processedResources), ratio(o.shape.resources, s.shape.resources),
     ];
   });
   const shapeTable = table(
-    ['N', 'ours: resources', 'Hosted: resources', 'Hosted: after transform', 'SecretRotation: resources', 'ours: template', 'Hosted: template', 'SecretRotation: template', 'ours: rotation Lambdas', 'Hosted: rotation Lambdas', 'SecretRotation: rotation Lambdas'],
+    ['N', 'ours: resources', 'Hosted: resources', 'Hosted: after transform', 'SecretRotation: resources', 'ours: template', 'Hosted: template', 'SecretRotation: template', 'ours: rotation Lambdas', 'Hosted: rotation Lambdas', 'SecretRotation: rotation Lambdas', 'ours: KMS keys', 'Hosted: KMS keys', 'SecretRotation: KMS keys', 'resources ours/Hosted (after transform)', 'resources ours/SecretRotation'],
     shapeRows,
   );
 
@@ -356,12 +361,12 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
     const t = at(v.id, c.max.n, true);
     return [
       v.label, c.max.n, int(t.shape.resources), int(t.shape.processedResources), kb(t.shape.templateBytes),
-      t.shape.rotationLambdas, ms(t.synth.median), ms(t.synthPerSecretMs), `N=${c.next.n}: ${c.next.reason}`, processedCapacity[v.id].max.n,
+      t.shape.rotationLambdas, t.shape.keys, ms(t.synth.median), ms(t.synthPerSecretMs), `N=${c.next.n}: ${c.next.reason}`, processedCapacity[v.id].max.n,
     ];
   });
   const capacityTable = table(
-    ['Variant', 'Largest N', 'Resources', 'After transform', 'Template', 'Rotation Lambdas', 'Synth (median)', 'Synth per secret', 'First N that does not fit', 'Largest N after transform'],
-    capacityRows, 'lrrrrrrrlr',
+    ['Variant', 'Largest N', 'Resources', 'After transform', 'Template', 'Rotation Lambdas', 'KMS keys', 'Synth (median)', 'Synth per secret', 'First N that does not fit', 'Largest N after transform'],
+    capacityRows, 'lrrrrrrrrlr',
   );
 
   // Marginal resources per secret between N=50 and N=150 (the fixed resources cancel out).
@@ -376,6 +381,8 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
 
   const oursMax = capacity.ours.max.n;
   const lambdaCounts = [...SIZES.map(n => at('ours', n).shape.rotationLambdas), at('ours', oursMax, true).shape.rotationLambdas];
+  const keyCounts = [...SIZES.map(n => at('ours', n).shape.keys), at('ours', oursMax, true).shape.keys];
+  const at150 = at('ours', 150);
   const goalSizes = SIZES.filter(n => n >= 50);
   const synthRatios = goalSizes.map(n => at('ours', n).synthPerSecretMs / at('hostedRotation', n).synthPerSecretMs);
   const goals: Goal[] = [
@@ -388,6 +395,16 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
       goal: 'one rotation function whatever N',
       met: lambdaCounts.every(c => c === 1),
       measured: `${[...new Set(lambdaCounts)].join(', ')} at N = ${[...SIZES, oursMax].join(', ')}`,
+    },
+    {
+      goal: 'one key per stack, without an explicit key',
+      met: keyCounts.every(c => c === 1),
+      measured: `${[...new Set(keyCounts)].join(', ')} AWS::KMS::Key at N = ${[...SIZES, oursMax].join(', ')}; no key passed`,
+    },
+    {
+      goal: '150 rotated secrets with one function, in one stack, without an explicit key',
+      met: at150.fits && at150.shape.rotationLambdas === 1 && at150.shape.keys === 1,
+      measured: `N=150: ${int(at150.shape.resources)} resources (${ratio(at150.shape.resources, at('hostedRotation', 150).shape.processedResources)} of HostedRotation's ${int(at('hostedRotation', 150).shape.processedResources)} after its transform, ${ratio(at150.shape.resources, at('secretRotation', 150).shape.resources)} of SecretRotation's ${int(at('secretRotation', 150).shape.resources)}), ${kb(at150.shape.templateBytes)}, ${at150.shape.rotationLambdas} rotation Lambda, ${at150.shape.keys} KMS key`,
     },
     {
       goal: '≥ 150 secrets per stack',
@@ -407,12 +424,13 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
     shapeTable,
     '',
     `✗ = does not fit in one stack (> ${MAX_RESOURCES} resources or > ${int(MAX_TEMPLATE_BYTES)} bytes). Template = \`JSON.stringify\` of the synthesized template.`,
+    'No key is passed to ours: every secret and the rotation function use the stack\'s default key (`CustomerManagedKey.forStack`); "KMS keys" counts the template\'s AWS::KMS::Key resources (the aws-cdk-lib variants use the AWS-managed key, which costs nothing and cannot be scoped). The ratios compare resource counts (< 1: ours has fewer), HostedRotation after its transform.',
     '"Hosted: after transform" adds the nested stack (AWS::CloudFormation::Stack) in which the AWS::SecretsManager transform places each generated rotation function (AWS docs), i.e. what the parent stack holds once deployed; the CDK resource count and the searches below use the template as synthesized.',
     '',
     'Rotation Lambdas deployed, counting rule:',
     ...VARIANTS.map(v => `- ${v.label}: ${v.lambdaRule}.`),
     '',
-    `Resources per secret (N 50→150): ours ${round(marginal('ours'), 2)} (${perSecretTypes('ours')}) plus ${fixedOurs} fixed (shared key, rotation function with its role, key, log group, dead-letter queue, security group, policies); ` +
+    `Resources per secret (N 50→150): ours ${round(marginal('ours'), 2)} (${perSecretTypes('ours')}) plus ${fixedOurs} fixed (the stack's one key, shared by the secrets and the rotation function; the function with its role, log group, dead-letter queue, security group, policies); ` +
     `HostedRotation ${round(marginal('hostedRotation'), 2)} (${perSecretTypes('hostedRotation')}); SecretRotation ${round(marginal('secretRotation'), 2)} (${perSecretTypes('secretRotation')}). ` +
     `The SecretRotation target is an immutable imported security group; with a mutable one it adds an EC2::SecurityGroupIngress per secret (${mutableTarget.resources} resources for N=1). ` +
     'ours also encrypts every secret with the customer-managed key and adds a resource policy; the aws-cdk-lib variants use the AWS-managed key.',

@@ -208,33 +208,36 @@ export class SecretGrants {
       throw propError(owner, 'environmentVariable', `${target.node.path} already has ${variable} = ${JSON.stringify(current)}: it reads another secret (or sets the variable itself), and one variable names one secret.`, `Pass another environmentVariable for this secret, for example '${secretVariableName(secret)}'.`);
     }
 
-    const grant = SecretGrants.read(options.grantee ?? target, secret, key, options);
     const extension = lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
       cacheEnabled: true,
       cacheSize: size,
       secretsManagerTtl: ttl,
     });
     const config = extension._bind(target, target);
-    // One extension per function: several secrets share it, and a function that has it (our
-    // reader, `paramsAndSecrets`, or the layer added by ARN) gets no second copy.
-    if (addLayer && !hasParamsAndSecretsLayer(target)) {
-      target.addLayers(lambda.LayerVersion.fromLayerVersionArn(target, 'ParamsAndSecretsExtension', config.arn));
-    }
     // The cache settings are the extension's, per function: one value each, and a conflict is an error.
     const given: Record<string, boolean> = {
       SECRETS_MANAGER_TTL: options.cacheTtl !== undefined,
       PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE: options.cacheSize !== undefined,
     };
+    const missing: Array<[string, string]> = [];
     for (const [name, raw] of Object.entries(config.environmentVars)) {
       const value = String(raw);
       const existing = environment[name];
       if (existing === undefined) {
-        target.addEnvironment(name, value);
+        missing.push([name, value]);
       } else if (String(existing) !== value && given[name]) {
         const prop = name === 'SECRETS_MANAGER_TTL' ? 'cacheTtl' : 'cacheSize';
         throw propError(owner, prop, `${target.node.path} already runs the extension with ${name} = ${JSON.stringify(existing)}, and this reader asks for ${value}: the extension has one cache per function.`, `Pass the same ${prop} for every secret the function reads, or leave it out to keep the function's.`);
       }
     }
+
+    const grant = SecretGrants.read(options.grantee ?? target, secret, key, options);
+    // One extension per function: several secrets share it, and a function that has it (our
+    // reader, `paramsAndSecrets`, or the layer added by ARN) gets no second copy.
+    if (addLayer && !hasParamsAndSecretsLayer(target)) {
+      target.addLayers(lambda.LayerVersion.fromLayerVersionArn(target, 'ParamsAndSecretsExtension', config.arn));
+    }
+    for (const [name, value] of missing) target.addEnvironment(name, value);
     target.addEnvironment(variable, secret.secretArn);
     return grant;
   }
@@ -310,7 +313,9 @@ function hasParamsAndSecretsLayer(fn: lambda.Function): boolean {
     const mapping = (layer as { 'Fn::FindInMap'?: unknown[] } | undefined)?.['Fn::FindInMap']?.[0];
     if (typeof mapping !== 'string') return false;
     const cfnMapping = stack.node.findAll().find(c => c instanceof CfnMapping && stack.resolve(c.logicalId) === mapping);
-    return cfnMapping !== undefined && PARAMS_AND_SECRETS_LAYER.test(JSON.stringify(stack.resolve((cfnMapping as unknown as { _toCloudFormation(): unknown })._toCloudFormation())));
+    if (cfnMapping === undefined) return false;
+    const rendered = (cfnMapping as unknown as { _toCloudFormation(): unknown })._toCloudFormation();
+    return PARAMS_AND_SECRETS_LAYER.test(JSON.stringify(stack.resolve(rendered)));
   });
 }
 

@@ -234,7 +234,7 @@ export class CustomerManagedKey extends kms.Key {
     builder.addLazyStatements(() => this.detectedServiceStatements());
     this.node.addValidation({
       validate: () => [
-        ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).'),
+        ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).', this.sizeFix()),
         ...this.identityOnlyGrants(),
         ...this.policyReplaced(),
         ...this.strictStorageWithoutPrincipals(),
@@ -532,6 +532,13 @@ export class CustomerManagedKey extends kms.Key {
       }
     }
     return errors;
+  }
+
+  /** What to do when the key policy is full: in strict mode, each secret costs statements of its own. */
+  private sizeFix(): string | undefined {
+    if (this.accountAccess !== AccountAccess.NONE) return undefined;
+    const shared = this.stackDefault ? ' This is the stack\'s default key (stackDefault), shared by every ManagedSecret, RotationFunction and monitoring of the stack not given a key.' : '';
+    return `With accountAccess NONE the key policy names each principal for each secret (the deploying role once per secret, each reader once per secret it reads; about 38 secrets with one reader each fit one key).${shared} Give groups of secrets keys of their own (ManagedSecret encryptionKey: a CustomerManagedKey per group), or use AccountAccess.VIA_SERVICES, whose grants do not grow the key policy.`;
   }
 
   /** An escape hatch (`cfnKey.keyPolicy = ...`, an Aspect, `addPropertyOverride('KeyPolicy', ...)`) that bypasses the role model. */

@@ -393,7 +393,7 @@ export class KeyPolicyBuilder {
   }
 
   /** Validation messages for the finished policy (the calls judged again as they are now, size, lockout). */
-  public validate(lockoutFix: string): string[] {
+  public validate(lockoutFix: string, sizeFix?: string): string[] {
     let state: PolicyState;
     try {
       state = this.rebuild();
@@ -409,7 +409,7 @@ export class KeyPolicyBuilder {
     }
     const size = estimatePolicySize(Stack.of(this.scope).stackName, Stack.of(this.scope).resolve(state.document.toJSON()));
     if (size > KEY_POLICY_MAX_BYTES) {
-      errors.push(`[cdk-kms-secrets] CustomerManagedKey: the key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Fix: Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.`);
+      errors.push(`[cdk-kms-secrets] CustomerManagedKey: the key policy is about ${size} bytes, over the ${KEY_POLICY_MAX_BYTES}-byte KMS limit. Fix: ${sizeFix ?? 'Grant roles rather than many individual principals, put grantees that share a purpose behind one role, or use grants with the same options so their statements merge.'}`);
     }
     return errors;
   }

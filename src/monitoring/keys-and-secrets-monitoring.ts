@@ -454,7 +454,8 @@ export class KeysAndSecretsMonitoring extends Construct {
 
     const watchScope = props.watchScope;
     if (watchScope) {
-      const watchedNow: Watched = { keys: this.watchedKeys, secrets: this.watchedSecrets, functions: this.watchedRotationFunctions };
+      // The alert key (the stack's default key when none is given, perhaps created here) is watched by TamperKey.
+      const watchedNow: Watched = { keys: [...this.watchedKeys, key], secrets: this.watchedSecrets, functions: this.watchedRotationFunctions };
       this.node.addValidation({
         validate: () => {
           const missing = unwatched(watchScope, this, watchedNow);

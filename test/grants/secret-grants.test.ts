@@ -29,7 +29,7 @@ function grantsPolicyOf(stack: Stack, roleId: string): PolicyStatementJson[] {
 }
 
 const SECRET_REF = { Ref: expect.stringMatching(/^Db[0-9A-F]{8}$/) };
-const KEY_ARN = { 'Fn::GetAtt': [expect.stringMatching(/^DbKey/), 'Arn'] };
+const KEY_ARN = { 'Fn::GetAtt': [expect.stringMatching(/^CdkKmsSecretsDefaultKey/), 'Arn'] };
 const VIA_SM = 'secretsmanager.eu-west-1.amazonaws.com';
 
 describe('read', () => {
@@ -48,7 +48,7 @@ describe('read', () => {
     ]);
     // No inline policy, and nothing added to the key policy for the reader.
     Template.fromStack(stack).resourceCountIs('AWS::IAM::Policy', 0);
-    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key', { Properties: { Description: 'Encrypts the secret Db' } }));
+    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('^Default key of cdk-kms-secrets') } }));
     expect(JSON.stringify(key.Properties.KeyPolicy)).not.toContain('Consumer');
   });
 
@@ -145,7 +145,7 @@ describe('cross-account', () => {
         ]),
       },
     });
-    const [key] = Object.values(t.findResources('AWS::KMS::Key', { Properties: { Description: 'Encrypts the secret Db' } }));
+    const [key] = Object.values(t.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('^Default key of cdk-kms-secrets') } }));
     expect(key.Properties.KeyPolicy.Statement).toEqual(expect.arrayContaining([expect.objectContaining({
       Sid: 'CrossAccountUsesKeyOnlyViaSecretsManager',
       Action: 'kms:Decrypt',

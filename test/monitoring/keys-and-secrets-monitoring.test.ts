@@ -55,8 +55,8 @@ describe('EventBridge rules: sources, detail types, event names, scoping', () =>
           ARN: [
             arnOf(logicalId(s, 'AWS::KMS::Key', /^Key[0-9A-F]{8}$/)),
             'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-            arnOf(logicalId(s, 'AWS::KMS::Key', /^DbKey/)),
-            arnOf(logicalId(s, 'AWS::KMS::Key', /^NamedKey/)),
+            // Db and Named share the stack's default key: listed once.
+            arnOf(logicalId(s, 'AWS::KMS::Key', /^CdkKmsSecretsDefaultKey/)),
           ],
         },
       },
@@ -366,7 +366,7 @@ describe('alarms: metric, statistic, threshold, period, evaluation periods, acti
     const failureTopic = new sns.Topic(f.stack, 'Pager', { masterKey: new CustomerManagedKey(f.stack, 'PagerKey') });
     new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')], failureTopic });
     const s = f.stack;
-    const key = logicalId(s, 'AWS::KMS::Key', /^MonitoringAlertKey/);
+    const key = logicalId(s, 'AWS::KMS::Key', /^CdkKmsSecretsDefaultKey/);
     const queue = one(s, 'AWS::SQS::Queue', /^MonitoringDeadLetterQueue/);
     const archive = one(s, 'AWS::SQS::Queue', /^MonitoringDeadLetterArchive/);
     expect(queue.Properties).toEqual({
@@ -429,14 +429,15 @@ describe('alarms: metric, statistic, threshold, period, evaluation periods, acti
 });
 
 describe('the alert topic and its key', () => {
-  test('encrypted with a new CustomerManagedKey, SSL enforced, publishable only by these rules and alarms of this account, changeable only by deployments', () => {
+  test('encrypted with the stack\'s default CustomerManagedKey, SSL enforced, publishable only by these rules and alarms of this account, changeable only by deployments', () => {
     const f = fixture();
     const m = new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
     const s = f.stack;
-    const key = logicalId(s, 'AWS::KMS::Key', /^MonitoringAlertKey/);
+    const key = logicalId(s, 'AWS::KMS::Key', /^CdkKmsSecretsDefaultKey/);
     const topic = one(s, 'AWS::SNS::Topic', /^MonitoringAlertTopic/);
     expect(topic.Properties).toEqual({ KmsMasterKeyId: arnOf(key), TopicName: 'Monitored-Monitoring-29968EFC-alerts', DisplayName: 'cdk-kms-secrets alerts' });
-    expect(m.encryptionKey.node.path).toBe('Monitored/Monitoring/AlertKey');
+    expect(m.encryptionKey.node.path).toBe('Monitored/CdkKmsSecretsDefaultKey');
+    expect(m.encryptionKey).toBe(CustomerManagedKey.forStack(s));
     const rules = Object.keys(resources(s, 'AWS::Events::Rule'));
     const alarms = Object.keys(resources(s, 'AWS::CloudWatch::Alarm'));
     expect(one(s, 'AWS::SNS::TopicPolicy', /^MonitoringAlertTopicPolicy/).Properties.PolicyDocument.Statement).toEqual([
@@ -495,7 +496,7 @@ describe('the alert topic and its key', () => {
   test('the key policy: EventBridge and CloudWatch are service users for this topic only, EventBridge and SNS for the dead-letter queue only (GenerateDataKey + Decrypt), CloudWatch only for this account', () => {
     const f = fixture();
     new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { keys: [new CustomerManagedKey(f.stack, 'Key')] });
-    const policy = one(f.stack, 'AWS::KMS::Key', /^MonitoringAlertKey/).Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+    const policy = one(f.stack, 'AWS::KMS::Key', /^CdkKmsSecretsDefaultKey/).Properties.KeyPolicy.Statement as Array<Record<string, any>>;
     const topicArn = { 'Fn::Join': ['', ['arn:', partition, ':sns:eu-west-1:111111111111:Monitored-Monitoring-29968EFC-alerts']] };
     const queueArn = { 'Fn::Join': ['', ['arn:', partition, ':sqs:eu-west-1:111111111111:Monitored-Monitoring-29968EFC-dlq']] };
     expect(policy.map(st => st.Sid)).toEqual(['AccountAdministersKey', 'ServicesUseKey', 'ServicesUseKey2', 'ServicesUseKey3']);
@@ -554,19 +555,20 @@ describe('the alert topic and its key', () => {
 });
 
 describe('watchScope', () => {
-  test('finds every CustomerManagedKey, ManagedSecret (its key and rotation function) and RotationFunction, but not its own key', () => {
+  test('finds every CustomerManagedKey, ManagedSecret (its key and rotation function) and RotationFunction; the stack\'s key, shared by the secret, its function and the topic, once', () => {
     const f = fixture();
     const key = new CustomerManagedKey(f.stack, 'Key');
     const secret = rotatedSecret(f, 'Db');
     const nested = new Construct(f.stack, 'Nested');
     const inner = new CustomerManagedKey(nested, 'Inner');
     const m = new KeysAndSecretsMonitoring(f.stack, 'Monitoring', { watchScope: f.stack });
-    expect(m.watchedKeys).toEqual(expect.arrayContaining([key, inner, secret.key, secret.rotatedBy!.key]));
-    expect(m.watchedKeys).toHaveLength(4);
-    expect(m.watchedKeys).not.toContain(m.encryptionKey);
+    expect(m.watchedKeys).toEqual(expect.arrayContaining([key, inner, secret.key]));
+    expect(m.watchedKeys).toHaveLength(3);
+    expect(secret.rotatedBy!.key).toBe(secret.key);
+    expect(m.encryptionKey).toBe(secret.key);
     expect(m.watchedSecrets).toEqual([secret]);
     expect(m.watchedRotationFunctions).toEqual([secret.rotatedBy!.function]);
-    expect(rule(f.stack, /^MonitoringKmsKeyChange/).EventPattern.detail.resources.ARN).toHaveLength(4);
+    expect(rule(f.stack, /^MonitoringKmsKeyChange/).EventPattern.detail.resources.ARN).toHaveLength(3);
     expect(() => f.app.synth()).not.toThrow();
   });
 
@@ -594,9 +596,9 @@ describe('watchScope', () => {
     expect(message).toMatch(/KeysAndSecretsMonitoring\.watchScope: .* were added to Monitored after Monitored\/Monitoring was created, so they are not watched\. Fix: Create the monitoring after/);
     const listed = /watchScope: (.*) were added/.exec(message)![1].split(', ').sort();
     expect(listed).toEqual([
-      'Monitored/LateKey', 'Monitored/LateSecret', 'Monitored/LateSecretKey',
+      // The late secret and its function use the stack's default key, which the monitoring (its alert key) already watches.
+      'Monitored/LateKey', 'Monitored/LateSecret',
       expect.stringMatching(/^Monitored\/RotationFunctionpostgresSingleUser\w+\/Function$/),
-      expect.stringMatching(/^Monitored\/RotationFunctionpostgresSingleUser\w+\/Key$/),
     ]);
   });
 });
@@ -779,7 +781,7 @@ describe('the actions the first version did not watch', () => {
       requestParameters: { queueUrl: [{ suffix: '/111111111111/Monitored-Monitoring-29968EFC-dlq' }, { suffix: '/111111111111/Monitored-Monitoring-29968EFC-dlq-archive' }] },
     });
     const tamperKey = rule(s, /^MonitoringTamperKey/).EventPattern.detail;
-    expect(tamperKey.resources).toEqual({ ARN: [arnOf(logicalId(s, 'AWS::KMS::Key', /^MonitoringAlertKey/))] });
+    expect(tamperKey.resources).toEqual({ ARN: [arnOf(logicalId(s, 'AWS::KMS::Key', /^CdkKmsSecretsDefaultKey/))] });
     expect(tamperKey.eventName).toEqual(expect.arrayContaining(['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'CreateGrant', 'UpdateAlias', 'DisableKeyRotation']));
     // Every rule and alarm name carries the prefix the tamper rules match, so they watch each other and themselves.
     for (const r of Object.values(resources(s, 'AWS::Events::Rule'))) expect(r.Properties.Name).toMatch(/^Monitored-Monitoring-29968EFC-/);

@@ -117,17 +117,17 @@ describe('the example app', () => {
 
   test('cost figures equal the hand-computed values', () => {
     const c = last.cost;
-    // 3 keys × $1 + 1 secret × $0.40
+    // 2 keys × $1 (the payments key; the data stack's default key, shared by its rotation function and alert topic) + 1 secret × $0.40
     // rotation every 30 days: 1 rotation/month × 12 Secrets Manager calls = 12 calls → 12 / 10,000 × $0.05 = $0.00006
     // reader: 5 reserved environments × 2,592,000 s / 300 s = 43,200 GetSecretValue → × $0.05 / 10,000 = $0.216
     // KMS: 6 (rotation) + 43,200 (one Decrypt per read) = 43,206 → × $0.03 / 10,000 = $0.129618
     // Lambda: 4 invocations → 4 / 1e6 × $0.20 = $0.0000008; 4 × 2 s × 0.25 GB = 2 GB-s × $0.0000166667 = $0.0000333334
-    const expected = 3 + 0.4 + 0.00006 + 0.216 + 0.129618 + 0.0000008 + 0.0000333334;
+    const expected = 2 + 0.4 + 0.00006 + 0.216 + 0.129618 + 0.0000008 + 0.0000333334;
     expect(c.totalMonthOne).toBeCloseTo(expected, 9);
     expect(c.kmsRequests).toBe(43_206);
     expect(c.secretsManagerCalls).toBe(43_212);
-    // After the charged rotations: + 2 × $1 on each of the 3 keys.
-    expect(c.totalSteadyState).toBeCloseTo(expected + 6, 9);
+    // After the charged rotations: + 2 × $1 on each of the 2 keys.
+    expect(c.totalSteadyState).toBeCloseTo(expected + 4, 9);
     // Free tiers: 20,000 KMS requests ($0.06) and all the Lambda cost.
     expect(c.totalAfterFreeTier).toBeCloseTo(expected - 0.06 - 0.0000341334, 9);
     expect(c.waste.some(w => /rotates every 30 days; the required period is 90 days/.test(w))).toBe(true);
@@ -144,7 +144,7 @@ describe('the example app', () => {
 
   test('prices can be overridden', () => {
     const { last: l } = exampleApp({ prices: { kmsKeyPerMonth: 2, asOf: '2030-01-01' }, renderSvg: false });
-    expect(l.cost.totalMonthOne).toBeCloseTo(last.cost.totalMonthOne + 3, 9);
+    expect(l.cost.totalMonthOne).toBeCloseTo(last.cost.totalMonthOne + 2, 9);
     expect(l.markdown).toContain('Prices as of 2030-01-01');
   });
 });

@@ -35,7 +35,7 @@ describe('ManagedSecret', () => {
     t.hasResource('AWS::SecretsManager::Secret', {
       DeletionPolicy: 'Retain',
       Properties: {
-        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbKey'), 'Arn'] },
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdkKmsSecretsDefaultKey'), 'Arn'] },
         GenerateSecretString: {
           SecretStringTemplate: JSON.stringify({ engine: 'postgres', host: postgres.host, port: 5432, username: 'app', dbname: 'payments' }),
           GenerateStringKey: 'password',
@@ -172,7 +172,7 @@ describe('rotation', () => {
       .toThrow(/^\[cdk-kms-secrets\] ManagedSecret\.credentials\.username: 'app\$1' cannot be a Secrets Manager tag value/);
   });
 
-  test('network and configuration: egress only to the database port and 443, environment under its own key, ArnEquals on ec2:Vpc', () => {
+  test('network and configuration: egress only to the database port and 443, environment under the stack\'s key, ArnEquals on ec2:Vpc', () => {
     const { stack, vpc, database } = fixture();
     new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc, database }) });
     const t = Template.fromStack(stack);
@@ -182,7 +182,9 @@ describe('rotation', () => {
     ]);
     t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { DestinationSecurityGroupId: 'sg-12345678', FromPort: 5432, ToPort: 5432, IpProtocol: 'tcp' });
     t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 1);
-    const [fnKey] = Object.keys(t.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('logs and dead-letter queue') } }));
+    // One key in the stack: the secret's (the stack's default) also encrypts the function's environment, logs and queue.
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    const [fnKey] = Object.keys(t.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('^Default key of cdk-kms-secrets') } }));
     t.hasResourceProperties('AWS::Lambda::Function', { KmsKeyArn: { 'Fn::GetAtt': [fnKey, 'Arn'] } });
     const statements = Object.values(t.findResources('AWS::IAM::ManagedPolicy')).flatMap(p => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
     const eni = statements.find(st => JSON.stringify(st.Action).includes('ec2:CreateNetworkInterface'))!;
@@ -227,7 +229,7 @@ describe('rotation', () => {
         Sid: 'UseKeyOnlyViaSecretsManagerForTheseSecrets1',
         Effect: 'Allow',
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DbKey/), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^CdkKmsSecretsDefaultKey/), 'Arn'] },
         Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:EncryptionContext:SecretARN': [{ Ref: expect.stringMatching(/^Db/) }] } },
       },
       { Sid: 'ReadMasterSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: expect.stringMatching(/^Master/) }] },
@@ -235,7 +237,7 @@ describe('rotation', () => {
         Sid: 'DecryptMasterSecret1',
         Effect: 'Allow',
         Action: 'kms:Decrypt',
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MasterKey/), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^CdkKmsSecretsDefaultKey/), 'Arn'] },
         Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:EncryptionContext:SecretARN': { Ref: expect.stringMatching(/^Master/) } } },
       },
     ]);
