@@ -29,7 +29,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  CustomerManagedKey, DatabaseEngine, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport, ManagedDatabase, MasterUser, RotationSchedule, RotationStrategy,
+  CustomerManagedKey, DatabaseEngine, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport, ManagedDatabase, MasterUser,
+  RotationSchedule, RotationStrategy,
 } from '../lib';
 
 export class KeysStack extends Stack {

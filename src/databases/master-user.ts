@@ -109,7 +109,8 @@ export class MasterUser {
       description: `Master user ${username} of a database (rotated by cdk-kms-secrets)`,
       credentials: { engine: props.engine, username },
     });
-    return new MasterUser(MasterPasswordManagement.LIBRARY_ROTATED, username, props.encryptionKey, rds.Credentials.fromSecret(secret, username), props.engine, secret);
+    const credentials = rds.Credentials.fromSecret(secret, username);
+    return new MasterUser(MasterPasswordManagement.LIBRARY_ROTATED, username, props.encryptionKey, credentials, props.engine, secret);
   }
 
   /**
@@ -128,7 +129,8 @@ export class MasterUser {
         throw propError('MasterUser.rdsManaged', 'credentials', `were given to a database that no ManagedDatabase manages, so RDS would not manage the password of '${username}'.`, 'Pass the database and this MasterUser to a ManagedDatabase (it sets ManageMasterUserPassword and the key), or use other credentials.');
       },
     }));
-    return new MasterUser(MasterPasswordManagement.RDS_MANAGED, username, props.encryptionKey, rds.Credentials.fromPassword(username, unbound), engine);
+    const credentials = rds.Credentials.fromPassword(username, unbound);
+    return new MasterUser(MasterPasswordManagement.RDS_MANAGED, username, props.encryptionKey, credentials, engine);
   }
 
   /**

@@ -421,7 +421,9 @@ export class CustomerManagedKey extends kms.Key {
   }
 
   /** The statements of `allowStorageEncryptionBy` for some principals (the account by default). */
-  private storageStatements(service: string, principals: iam.IPrincipal[], label: string, encryptionContextLike?: Record<string, string>): iam.PolicyStatement[] {
+  private storageStatements(
+    service: string, principals: iam.IPrincipal[], label: string, encryptionContextLike?: Record<string, string>,
+  ): iam.PolicyStatement[] {
     const account = Stack.of(this).account;
     const statements: iam.PolicyStatement[] = [];
     for (const principal of principals) {

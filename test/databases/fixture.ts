@@ -38,8 +38,16 @@ export function database(kind: Kind, rdsManaged = false, port?: number): DbWorld
   const key = new CustomerManagedKey(stack, 'Key');
   const vpc = vpcOf(stack);
   const engine = ENGINE[kind];
-  const master = rdsManaged ? MasterUser.rdsManaged({ encryptionKey: key, engine }) : MasterUser.libraryRotated(stack, 'Master', { engine, encryptionKey: key });
-  const common = { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, storageEncryptionKey: key, credentials: master.credentials, port };
+  const master = rdsManaged
+    ? MasterUser.rdsManaged({ encryptionKey: key, engine })
+    : MasterUser.libraryRotated(stack, 'Master', { engine, encryptionKey: key });
+  const common = {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    storageEncryptionKey: key,
+    credentials: master.credentials,
+    port,
+  };
   let instance: rds.DatabaseInstance | undefined;
   let cluster: rds.DatabaseCluster | undefined;
   if (kind.endsWith('-instance')) {

@@ -7,10 +7,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { CustomerManagedKey, DatabaseEngine, ManagedDatabase, ManagedSecret, MasterUser, RotationStrategy } from '../../src';
-import { TEST_STACK_ENV } from '../support/iam-eval';
 import { database, Kind, vpcOf } from './fixture';
+import {
+  CustomerManagedKey, DatabaseEngine, KeysAndSecretsMonitoring, ManagedDatabase, ManagedSecret, MasterUser, Rotation, RotationStrategy,
+} from '../../src';
+import { TEST_STACK_ENV } from '../support/iam-eval';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string | string[] }>;
 const resourcesOf = (stack: Stack) => Template.fromStack(stack).toJSON().Resources as Resources;
@@ -205,7 +208,10 @@ describe('bad input: clear synth-time errors', () => {
     const master = MasterUser.rdsManaged({ encryptionKey: b.key });
     const db = new rds.DatabaseInstance(b.stack, 'Db', {
       engine: rds.DatabaseInstanceEngine.sqlServerEx({ version: rds.SqlServerEngineVersion.VER_16 }),
-      vpc: b.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, storageEncryptionKey: b.key, credentials: master.credentials,
+      vpc: b.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      storageEncryptionKey: b.key,
+      credentials: master.credentials,
     });
     expect(() => new ManagedDatabase(b.stack, 'M', { instance: db, masterUser: master, databaseName: 'p' })).toThrow(/instance: runs sqlserver-ex, which this library does not rotate/);
   });
@@ -248,7 +254,7 @@ describe('bad input: clear synth-time errors', () => {
 
   test('a proxy with a role of its own is refused with what to do', () => {
     const w = database('postgres-instance');
-    const role = new (require('aws-cdk-lib/aws-iam').Role)(w.stack, 'ProxyRole', { assumedBy: new (require('aws-cdk-lib/aws-iam').ServicePrincipal)('rds.amazonaws.com') });
+    const role = new iam.Role(w.stack, 'ProxyRole', { assumedBy: new iam.ServicePrincipal('rds.amazonaws.com') });
     const proxy = w.instance!.addProxy('Proxy', { secrets: [w.master.secret!], vpc: w.vpc, role });
     expect(() => w.database.useProxy(proxy)).toThrow(/useProxy.proxy: .*was given a role of its own.*Fix: Leave the proxy's `role` out/s);
   });
@@ -256,7 +262,6 @@ describe('bad input: clear synth-time errors', () => {
   test('a library-rotated secret without host cannot rotate unattached', () => {
     const b = base();
     const secret = new ManagedSecret(b.stack, 'S', { encryptionKey: b.key, credentials: { engine: DatabaseEngine.POSTGRES, username: 'u' } });
-    const { Rotation } = require('../../src');
     expect(() => secret.addRotation(Rotation.postgresSingleUser({ vpc: b.vpc }))).toThrow(/ManagedSecret.credentials.host: is not set, and the rotation of .* has no database endpoint to pin instead/);
   });
 });
@@ -280,10 +285,12 @@ test('the rotation egress rule uses the database\'s real port, not the credentia
   const master = new ManagedSecret(stack, 'Master', { encryptionKey: key, credentials: { engine: DatabaseEngine.POSTGRES, username: 'postgres' } });
   const db = new rds.DatabaseInstance(stack, 'Db', {
     engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
-    vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, storageEncryptionKey: key, port: 6543,
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    storageEncryptionKey: key,
+    port: 6543,
     credentials: rds.Credentials.fromSecret(master),
   });
-  const { Rotation } = require('../../src');
   // No `database`: the function's own egress rule to the VPC, on the endpoint's port.
   master.addRotation(Rotation.postgresSingleUser({ vpc, databaseEndpoint: db.instanceEndpoint }));
   const t = Template.fromStack(stack);
@@ -301,17 +308,18 @@ test('ManagedSecret with `database: instance`: the rule names the instance\'s po
   const master = new ManagedSecret(stack, 'Master', { encryptionKey: key, credentials: { engine: DatabaseEngine.POSTGRES, username: 'postgres', port: 5432 } });
   const db = new rds.DatabaseInstance(stack, 'Db', {
     engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
-    vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, storageEncryptionKey: key, port: 6543,
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    storageEncryptionKey: key,
+    port: 6543,
     credentials: rds.Credentials.fromSecret(master),
   });
-  const { Rotation } = require('../../src');
   master.addRotation(Rotation.postgresSingleUser({ vpc, database: db }));
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6543, ToPort: 6543, GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbSecurityGroup'), 'GroupId'] } });
 });
 
 test('KeysAndSecretsMonitoring watches the RDS-managed master secret it finds below its scope (rotation events and alarms by its ARN)', () => {
   const w = database('postgres-instance', true);
-  const { KeysAndSecretsMonitoring } = require('../../src');
   const monitoring = new KeysAndSecretsMonitoring(w.stack, 'Monitoring', { watchScope: w.stack, encryptionKey: w.key });
   expect(monitoring.watchedSecrets).toContain(w.database.masterSecret);
   const resources = resourcesOf(w.stack);
