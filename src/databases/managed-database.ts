@@ -328,7 +328,9 @@ export class ManagedDatabase extends Construct {
       privileges: options.privileges,
       vpc: this.vpc,
       vpcSubnets: this.props.vpcSubnets,
-      database: this.database,
+      // Its connections only: DatabaseUser would make the user depend on the whole database construct,
+      // repeating the dependency the endpoint's attributes already make (cfn-lint W3005); ordered below.
+      database: { connections: this.database.connections },
       requireTls: this.props.requireTls,
       tlsCaFile: this.props.tlsCaFile,
     });

@@ -327,3 +327,17 @@ test('KeysAndSecretsMonitoring watches the RDS-managed master secret it finds be
     && JSON.stringify(r.Properties).includes('MasterUserSecret.SecretArn'));
   expect(watching.length).toBeGreaterThan(0);
 });
+
+test.each(['postgres-instance', 'aurora-mysql'] as Kind[])('%s: the DatabaseUser is ordered after the database without repeating a dependency its attributes make (cfn-lint W3005)', kind => {
+  const w = database(kind);
+  const u = w.database.addUser('App', { username: 'payments_app' });
+  const resources = resourcesOf(w.stack);
+  const user = resources[idOf(w.stack, u.user.resource)];
+  const dbId = idOf(w.stack, (w.instance ?? w.cluster)!);
+  expect(JSON.stringify(user.Properties)).toContain(dbId); // the endpoint's attributes
+  expect(dependsOn(user)).not.toContain(dbId);
+  if (w.cluster) {
+    const writer = Object.entries(resources).find(([, r]) => r.Type === 'AWS::RDS::DBInstance')![0];
+    expect(dependsOn(user)).toContain(writer); // the writer instance must be up, nothing references it
+  }
+});
