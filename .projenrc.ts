@@ -107,8 +107,9 @@ for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/do
 }
 
 // --- Lambda handlers: bundled by esbuild at build time into assets/, loaded with Code.fromAsset ---
-for (const engine of ['postgres', 'mysql']) {
-  project.bundler.addBundle(`src/rotation/runtime/${engine}-handler.ts`, {
+// The rotation handlers, and the handlers that create database users at deploy time (DatabaseUser), built alike.
+for (const [dir, engine] of ['rotation/runtime', 'databases/user/runtime'].flatMap(d => ['postgres', 'mysql'].map(e => [d, e]))) {
+  project.bundler.addBundle(`src/${dir}/${engine}-handler.ts`, {
     platform: 'node',
     target: 'node22',
     // The AWS SDK v3 comes from the Lambda runtime; pg and mysql2 are bundled.

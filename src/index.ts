@@ -9,3 +9,4 @@ export * from './grants';
 export * from './nag';
 export * from './monitoring';
 export * from './report';
+export * from './databases';

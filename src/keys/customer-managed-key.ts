@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -11,7 +11,9 @@ import {
   actionsFor, adminActions, isAdminWriteAction, isCryptoAction, KeyOperation, PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
   USAGE_KEY_SPECS,
 } from './roles';
-import { AccountAccess, EnvelopeEncryptionGrantOptions, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions } from './types';
+import {
+  AccountAccess, EnvelopeEncryptionGrantOptions, KeyGrantOptions, KeyRolesProps, KeyUseGrantOptions, StorageEncryptionOptions,
+} from './types';
 import { propError } from '../errors';
 import { combineGrants, identityGrantee } from '../grants/grants-policy';
 
@@ -181,6 +183,8 @@ export class CustomerManagedKey extends kms.Key {
   public _namedSecretsOnly = 0;
 
   private readonly builder: KeyPolicyBuilder;
+  /** Services given `allowStorageEncryptionBy` explicitly. */
+  private readonly storageServices = new Set<string>();
   /** Stacks whose grantees the key policy names (the key's stack depends on them), and those granted through a service (they depend on it). */
   private readonly namedStacks = new Set<Stack>();
   private readonly delegatedStacks = new Set<Stack>();
@@ -227,11 +231,15 @@ export class CustomerManagedKey extends kms.Key {
     (this as unknown as { trustAccountIdentities: boolean }).trustAccountIdentities = false;
 
     applyRoles(this, OWNER, builder, props, keyUsage);
+    // Drop-in: an RDS database (or its Performance Insights, or its RDS-managed master secret) on this
+    // key gets the statements RDS needs, found again whenever the policy is built.
+    builder.addLazyStatements(() => this.detectedServiceStatements());
     this.node.addValidation({
       validate: () => [
         ...builder.validate('Name at least one principal in `administrators`, or leave `allowAccountToAdminister` at its default (true).', this.sizeFix()),
         ...this.identityOnlyGrants(),
         ...this.policyReplaced(),
+        ...this.strictStorageWithoutPrincipals(),
       ],
     });
     // L1 paths (s3.BucketGrants.fromBucket(cfnBucket), the SQS/SNS/DynamoDB traits) reach the
@@ -378,6 +386,125 @@ export class CustomerManagedKey extends kms.Key {
   public addToResourcePolicy(statement: iam.PolicyStatement, _allowNoOp?: boolean): iam.AddToResourcePolicyResult {
     this.builder.addStatement(statement, `${OWNER}.addToResourcePolicy`);
     return { statementAdded: true, policyDependable: this.builder.document };
+  }
+
+  /**
+   * Let an AWS service encrypt the storage of the resources it creates with
+   * this key (for example `'rds'`, for `storageEncryptionKey` of an RDS
+   * instance or Aurora cluster), for callers of this account only and only
+   * through that service in the key's region: `kms:DescribeKey`, `Encrypt`,
+   * `Decrypt`, `ReEncrypt*` and `GenerateDataKey`/`GenerateDataKeyWithoutPlaintext`
+   * with `kms:ViaService` and `kms:CallerAccount`, and `kms:CreateGrant`
+   * only for a grant to an AWS resource (`kms:GrantIsForAWSResource`), which
+   * is how the service keeps using the key after the call. The statements
+   * pass the same checks as every other grant (a principal named here becomes
+   * a user, never an administrator).
+   *
+   * An `rds.DatabaseInstance` or `rds.DatabaseCluster` whose
+   * `storageEncryptionKey` (or `performanceInsightEncryptionKey`) is this key
+   * gets this for `rds` without the call: the key finds them in the app.
+   */
+  public allowStorageEncryptionBy(service: string, options: StorageEncryptionOptions = {}): void {
+    const label = `${OWNER}.allowStorageEncryptionBy`;
+    if (this.keyUsage !== kms.KeyUsage.ENCRYPT_DECRYPT || this.keySpec !== kms.KeySpec.SYMMETRIC_DEFAULT) {
+      throw propError(label, 'service', `this is a ${this.keySpec} ${this.keyUsage} key; AWS services encrypt storage only with symmetric ENCRYPT_DECRYPT keys.`, 'Use a CustomerManagedKey with the default key spec and usage.');
+    }
+    if (Token.isUnresolved(service) || !/^[a-z0-9-]+(\.[a-z0-9-]+\.amazonaws\.com(\.cn)?)?$/.test(service)) {
+      throw propError(label, 'service', `'${service}' is not an AWS service name.`, "Pass the service's name, for example 'rds' (or its endpoint, rds.eu-west-1.amazonaws.com).");
+    }
+    const principals = options.principals ?? [];
+    if (principals.length === 0 && this.accountAccess === AccountAccess.NONE) {
+      throw propError(label, 'principals', `is empty, and the key's accountAccess is AccountAccess.NONE: nothing is delegated to the account, so no caller could ask ${service} to use the key.`, 'Name the principals that create the encrypted resources (the role CloudFormation deploys with, and any role that restores or copies snapshots), or use AccountAccess.VIA_SERVICES.');
+    }
+    this.storageServices.add(service.split('.')[0]);
+    for (const s of this.storageStatements(service, principals.length > 0 ? principals : [new iam.AccountRootPrincipal()], label)) {
+      this.builder.addStatement(s, label);
+    }
+  }
+
+  /** The statements of `allowStorageEncryptionBy` for some principals (the account by default). */
+  private storageStatements(
+    service: string, principals: iam.IPrincipal[], label: string, encryptionContextLike?: Record<string, string>,
+  ): iam.PolicyStatement[] {
+    const account = Stack.of(this).account;
+    const statements: iam.PolicyStatement[] = [];
+    for (const principal of principals) {
+      const named = !(principal instanceof iam.AccountRootPrincipal);
+      const sid = named ? 'UsersEncryptStorageViaService' : 'AccountEncryptsStorageViaService';
+      const conditions = grantConditions(this, label, this.roles, principal, { viaService: service, callerAccount: account });
+      if (encryptionContextLike) {
+        conditions.withContext = { ...conditions.withContext, StringLike: encryptionContextLike };
+      }
+      statements.push(...usageStatements(STORAGE_ACTIONS, principal, conditions, sid, true));
+      statements.push(new iam.PolicyStatement({
+        sid: named ? 'UsersCreateGrantsForAwsResourcesViaService' : 'AccountCreatesGrantsForAwsResourcesViaService',
+        actions: ['kms:CreateGrant'],
+        principals: [principal],
+        resources: ['*'],
+        conditions: { ...conditions.withoutContext, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }));
+    }
+    return statements;
+  }
+
+  /**
+   * RDS resources of the app that use this key: the databases and Performance
+   * Insights stored with it get `allowStorageEncryptionBy('rds')` for the
+   * account; an RDS-managed master secret on it (`MasterUserSecret.KmsKeyId`)
+   * gets encryption through Secrets Manager for RDS's `rds!...` secrets only.
+   * On a key with accountAccess NONE, nothing is added here (the account gets
+   * nothing): call `allowStorageEncryptionBy` with `principals`.
+   */
+  private detectedServiceStatements(): Array<[iam.PolicyStatement, string]> {
+    if (this.accountAccess === AccountAccess.NONE) return [];
+    return this.rdsStatements();
+  }
+
+  /** A strict key used by an RDS database without `allowStorageEncryptionBy('rds', { principals })`: RDS could not use it. */
+  private strictStorageWithoutPrincipals(): string[] {
+    if (this.accountAccess !== AccountAccess.NONE || this.storageServices.has('rds')) return [];
+    const users = this.rdsUsers();
+    if (users.length === 0) return [];
+    return [propError(`${OWNER}.allowStorageEncryptionBy`, 'principals', `the key's accountAccess is AccountAccess.NONE, and ${users.join(', ')} use it through RDS: nothing lets a caller ask RDS to use it, so creating the database would fail.`, "Call key.allowStorageEncryptionBy('rds', { principals: [deployRole] }) with the role CloudFormation deploys with (and any role that restores snapshots), or use AccountAccess.VIA_SERVICES.").message];
+  }
+
+  /** The paths of the RDS resources of the app that use this key. */
+  private rdsUsers(): string[] {
+    const mine = (v: unknown) => typeof v === 'string' && (v === this.keyArn || v === this.keyId);
+    const out: string[] = [];
+    for (const c of this.node.root.node.findAll()) {
+      if (!CfnResource.isCfnResource(c)) continue;
+      if (c.cfnResourceType !== 'AWS::RDS::DBInstance' && c.cfnResourceType !== 'AWS::RDS::DBCluster') continue;
+      const l1 = c as unknown as { kmsKeyId?: unknown; performanceInsightsKmsKeyId?: unknown; masterUserSecret?: { kmsKeyId?: unknown } };
+      if (mine(l1.kmsKeyId) || mine(l1.performanceInsightsKmsKeyId) || mine(l1.masterUserSecret?.kmsKeyId)) out.push(c.node.path);
+    }
+    return out;
+  }
+
+  private rdsStatements(): Array<[iam.PolicyStatement, string]> {
+    const mine = (v: unknown) => typeof v === 'string' && (v === this.keyArn || v === this.keyId);
+    let storage = false;
+    let managedSecret = false;
+    for (const c of this.node.root.node.findAll()) {
+      if (!CfnResource.isCfnResource(c)) continue;
+      if (c.cfnResourceType !== 'AWS::RDS::DBInstance' && c.cfnResourceType !== 'AWS::RDS::DBCluster') continue;
+      const l1 = c as unknown as { kmsKeyId?: unknown; performanceInsightsKmsKeyId?: unknown; masterUserSecret?: { kmsKeyId?: unknown } };
+      if (mine(l1.kmsKeyId) || mine(l1.performanceInsightsKmsKeyId)) storage = true;
+      if (mine(l1.masterUserSecret?.kmsKeyId)) managedSecret = true;
+    }
+    const label = `${OWNER} (used by an RDS database)`;
+    const out: Array<[iam.PolicyStatement, string]> = [];
+    const account = [new iam.AccountRootPrincipal()];
+    if (storage) out.push(...this.storageStatements('rds', account, label).map(s => [s, label] as [iam.PolicyStatement, string]));
+    if (managedSecret) {
+      const stack = Stack.of(this);
+      const rdsSecrets = { 'kms:EncryptionContext:SecretARN': `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:rds!*` };
+      for (const s of this.storageStatements('secretsmanager', account, label, rdsSecrets)) {
+        // Secrets Manager needs no grant of its own: only the use statements.
+        if (!s.actions.includes('kms:CreateGrant')) out.push([s, label]);
+      }
+    }
+    return out;
   }
 
   /**
@@ -556,6 +683,9 @@ function roleArnOf(role: unknown, stack: Stack): unknown {
 const CMK_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey');
 const DEFAULT_KEY_SYMBOL = Symbol.for('cdk-kms-secrets.CustomerManagedKey.stackDefault');
 const DEFAULT_KEY_ID = 'CdkKmsSecretsDefaultKey';
+
+/** What a service encrypting storage (RDS, EBS...) calls besides CreateGrant and DescribeKey. */
+const STORAGE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
 
 /** A Duration in whole days, checked before aws-cdk-lib's own conversion can fail with its message. */
 function wholeDays(prop: string, d: Duration): number {

@@ -355,6 +355,17 @@ export class KeyPolicyBuilder {
     this.record(s => s.addStatement(statement, label, denyRole, false, principals));
   }
 
+  /**
+   * Statements found again at every build of the policy (for example those a
+   * database elsewhere in the app needs because it uses the key): `produce`
+   * runs each time, and its statements pass the same checks as any other.
+   */
+  public addLazyStatements(produce: () => Array<[iam.PolicyStatement, string]>): void {
+    this.record(s => {
+      for (const [statement, label] of produce()) s.addStatement(statement, label);
+    });
+  }
+
   /** Checked at validation: one of these identities must still be able to call PutKeyPolicy. */
   public requireAdministrator(ids: string[], problem: string): void {
     this.requiredAdministrators.push({ ids, problem });

@@ -202,3 +202,17 @@ export interface EnvelopeEncryptionGrantOptions {
    */
   readonly callerAccount?: string;
 }
+
+/** Options for `allowStorageEncryptionBy`. */
+export interface StorageEncryptionOptions {
+  /**
+   * The principals that may ask the service to encrypt with this key (create
+   * an encrypted database, restore or copy a snapshot). Needed on a key with
+   * `accountAccess: AccountAccess.NONE`, where nothing is delegated to the
+   * account: name the role CloudFormation deploys with, and any role that
+   * restores or copies snapshots.
+   *
+   * @default - every principal of the key's account whose IAM policy allows the service's API and the KMS actions (the account, through the service only)
+   */
+  readonly principals?: iam.IPrincipal[];
+}

@@ -39,6 +39,9 @@ export function discover(scope: IConstruct, self: IConstruct): Watched {
       secrets.push(c);
     } else if (c instanceof RotationFunction) {
       functions.push(c.function);
+    } else if (isRdsManagedMasterSecret(c)) {
+      // The secret RDS creates for an RDS-managed master user (ManagedDatabase imports it with its key).
+      secrets.push(c as unknown as secretsmanager.ISecret);
     }
   }
   return { keys, secrets, functions };
@@ -58,6 +61,11 @@ export function withDependents(w: Watched): Watched {
     }
   }
   return { keys: unique(keys), secrets: unique(w.secrets), functions: unique(functions) };
+}
+
+/** Whether a construct is the RDS-managed master secret a ManagedDatabase imports (marked by it; no import of databases here). */
+function isRdsManagedMasterSecret(c: IConstruct): boolean {
+  return (c as unknown as Record<symbol, unknown>)[Symbol.for('cdk-kms-secrets.RdsManagedMasterSecret')] === true;
 }
 
 export function unique<T>(items: T[]): T[] {

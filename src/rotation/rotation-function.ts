@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { Annotations, Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnResource, Duration, Lazy, Names, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,11 +11,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
 import { RotationStrategy } from './rotation';
+import { createSecuredFunction } from './secured-function';
 import { propError } from '../errors';
 import { secretArnForPolicies } from '../grants/grants-policy';
 import { SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
-import { KeyOperation } from '../keys/roles';
 import { DatabaseEngine, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PASSWORD_LENGTH, PasswordPolicy } from '../secrets/types';
 
 /** Properties of a `RotationFunction`. */
@@ -221,71 +221,6 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       throw propError('RotationFunction', 'encryptionKey', 'is not a CustomerManagedKey: the function grants the log service, SQS and Lambda on it through the role model.', 'Pass a CustomerManagedKey, or leave encryptionKey out to share the stack\'s key.');
     }
     this.key = props.encryptionKey ?? CustomerManagedKey.forStack(this);
-    const logGroupName = `/cdk-kms-secrets/rotation/${Names.uniqueResourceName(this, { maxLength: 200 })}`;
-    this.key.grantUse(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`), {
-      operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT],
-      encryptionContext: { 'aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Stack.of(this).region}:${Stack.of(this).account}:log-group:${logGroupName}` },
-    });
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName,
-      encryptionKey: this.key,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Rotates ${props.engine} secrets (${props.strategy})`,
-    });
-    this.grantPrincipal = this.role;
-
-    const ownSecurityGroup = props.securityGroups ? undefined : new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: `Rotation function ${this.node.path}: reaches the database and Secrets Manager`,
-      // Egress is added per destination: 443 to Secrets Manager below, the database port per rotated secret.
-      allowAllOutbound: false,
-    });
-    const securityGroups = props.securityGroups ?? [ownSecurityGroup!];
-    this.connections = new ec2.Connections({ securityGroups });
-    this.vpc = props.vpc;
-    const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc));
-
-    // Logging and networking: the only statements AWS cannot scope to named
-    // resources (log streams are named by Lambda; DescribeNetworkInterfaces
-    // takes "*"). Kept in their own policy so nothing else hides among them.
-    const runtimePolicy = new iam.ManagedPolicy(this, 'LoggingAndNetworkPolicy', {
-      description: 'Lambda logging to its own log group, and the ENI actions a VPC function needs',
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [`arn:${Aws.PARTITION}:logs:${Stack.of(this).region}:${Stack.of(this).account}:log-group:${logGroupName}:log-stream:*`],
-        }),
-        new iam.PolicyStatement({
-          actions: ['ec2:DescribeNetworkInterfaces'],
-          resources: ['*'],
-        }),
-        new iam.PolicyStatement({
-          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-          resources: ['*'],
-          conditions: { ArnEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${Stack.of(this).region}:${Stack.of(this).account}:vpc/${props.vpc.vpcId}` } },
-        }),
-        new iam.PolicyStatement({
-          actions: ['sqs:SendMessage'],
-          resources: [this.deadLetterQueue.queueArn],
-        }),
-      ],
-    });
-    this.key.grantUse(this.role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
-    // The environment is encrypted with the function's own key; Lambda decrypts it with the role's credentials.
-    this.key.grantUse(this.role, { operations: [KeyOperation.DECRYPT], viaService: 'lambda' });
-
     // Statements wait at most this long, connections a little less; a step fails with the handler's
     // own message before Lambda ends it (the handler keeps a margin of its own, see lambda.ts).
     const statementTimeoutMs = Math.min(15_000, Math.max(1_000, Math.floor((timeout.toMilliseconds() - 2_000) / 4)));
@@ -304,52 +239,38 @@ export class RotationFunction extends Construct implements iam.IGrantable {
     if (props.tlsCaFile) environment.ROTATION_TLS_CA_FILE = props.tlsCaFile;
     this.fixedEnvironmentBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
 
-    this.function = new lambda.Function(this, 'Function', {
-      description: `Rotates ${props.engine} secrets (${props.strategy}); cdk-kms-secrets`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'rotation', 'runtime', `${HANDLER_ASSET[props.engine]}-handler`)),
-      // An immutable view of the role: aws-cdk-lib adds nothing to it (every
-      // permission is in our managed policies), and the function's DependsOn
-      // does not repeat the dependency its Role GetAtt already makes.
-      role: iam.Role.fromRoleArn(this, 'FunctionRole', this.role.roleArn, { mutable: false }),
-      timeout,
-      memorySize: 256,
-      reservedConcurrentExecutions: concurrency,
-      logGroup: this.logGroup,
+    // Log group, dead-letter queue, role, security group, logging/network policy and the function,
+    // secured as every database-facing function of the library (secured-function.ts).
+    const parts = createSecuredFunction(this, {
+      key: this.key,
+      logGroupName: `/cdk-kms-secrets/rotation/${Names.uniqueResourceName(this, { maxLength: 200 })}`,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      roleDescription: `Rotates ${props.engine} secrets (${props.strategy})`,
+      securityGroupDescription: `Rotation function ${this.node.path}: reaches the database and Secrets Manager`,
       vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets ?? defaultSubnets(props.vpc),
-      securityGroups,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      description: `Rotates ${props.engine} secrets (${props.strategy}); cdk-kms-secrets`,
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'rotation', 'runtime', `${HANDLER_ASSET[props.engine]}-handler`)),
+      timeout,
+      reservedConcurrentExecutions: concurrency,
       environment,
-      environmentEncryption: this.key,
+      createSecretsManagerEndpoint: props.createSecretsManagerEndpoint,
+      endpointId: `${id}SecretsManagerEndpoint`,
     });
-    // The dead-letter queue is set on the L1 so that aws-cdk-lib does not add
-    // an inline policy for it: sqs:SendMessage is in the managed policy above.
-    (this.function.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: this.deadLetterQueue.queueArn };
-    this.function.node.addDependency(runtimePolicy);
+    this.logGroup = parts.logGroup;
+    this.deadLetterQueue = parts.deadLetterQueue;
+    this.role = parts.role;
+    this.grantPrincipal = this.role;
+    this.connections = parts.connections;
+    this.vpc = props.vpc;
+    this.function = parts.function;
     this.invokePermission = new lambda.CfnPermission(this, 'InvokedBySecretsManager', {
       action: 'lambda:InvokeFunction',
       functionName: this.function.functionArn,
       principal: 'secretsmanager.amazonaws.com',
       sourceAccount: Stack.of(this).account,
     });
-
-    if (props.createSecretsManagerEndpoint) {
-      const endpoint = props.vpc.addInterfaceEndpoint(`${id}SecretsManagerEndpoint`, {
-        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-        subnets: { subnets: subnets.subnets },
-        securityGroups,
-        privateDnsEnabled: true,
-      });
-      // The function reaches Secrets Manager only through the endpoint: no
-      // rotation may start before it exists.
-      this.function.node.addDependency(endpoint);
-      ownSecurityGroup?.addEgressRule(ownSecurityGroup, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
-    } else {
-      // No endpoint: the Secrets Manager API's public addresses (through a NAT gateway), HTTPS only.
-      ownSecurityGroup?.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API (HTTPS)');
-    }
-
   }
 
   /**
@@ -493,10 +414,6 @@ export class RotationFunction extends Construct implements iam.IGrantable {
 function permissionsScope(stack: Stack, fn: RotationFunction): Construct {
   const id = `RotationPermissions${Names.uniqueId(fn)}`;
   return (stack.node.tryFindChild(id) as Construct | undefined) ?? new Construct(stack, id);
-}
-
-function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
-  return vpc.privateSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 }
 
 function placementHash(stack: Stack, props: RotationFunctionProps): string {

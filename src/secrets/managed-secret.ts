@@ -289,25 +289,27 @@ export class ManagedSecret extends secretsmanager.Secret {
       if (fn.passwordPolicy.length !== this.passwordPolicy.length || fn.passwordPolicy.excludeCharacters !== this.passwordPolicy.excludeCharacters) {
         throw propError(`${OWNER}.rotation`, 'rotationFunction', `${fn.node.path} generates passwords with another policy than this secret's.`, 'Give the function and the secret the same `passwordPolicy`.');
       }
+      const attachment = this.node.tryFindChild('Attachment');
+      const endpoint = options.databaseEndpoint ?? this.attachedEndpoint(attachment, options.database, credentials);
+      // The port the function really connects to: the pinned endpoint's (the database's), else the credentials'.
+      const port = endpoint ? ec2Port(literalPort(endpoint.port, options.database, credentials)) : ecPort(credentials);
       if (options.database) {
-        options.database.connections.allowFrom(fn.connections, ecPort(credentials), `Rotation of ${this.node.path}`);
+        options.database.connections.allowFrom(fn.connections, port, `Rotation of ${this.node.path}`);
       } else {
         // Egress of the function's own security group: the database port within the VPC only.
         const peer = vpcPeer(fn);
         if (peer) {
-          fn.connections.allowTo(peer, ecPort(credentials), `Rotation of ${this.node.path}: the database`);
+          fn.connections.allowTo(peer, port, `Rotation of ${this.node.path}: the database`);
         } else {
           Annotations.of(this).addWarningV2('cdk-kms-secrets:rotationEgress', 'The rotation function\'s security group allows no egress to the database: the VPC has no known CIDR. Pass `database` to the rotation (its security group is then opened both ways), or your own `securityGroups`.');
         }
       }
-      const attachment = this.node.tryFindChild('Attachment');
-      const endpoint = options.databaseEndpoint ?? this.attachedEndpoint(attachment, options.database, credentials);
       if (endpoint) {
         // The host is written after deploy (or given as an endpoint): pinned in the function's configuration.
         fn._pinEndpoint(this, endpoint, this._literalName);
       } else {
         this.node.addValidation({
-          validate: () => this.node.tryFindChild('Attachment') instanceof secretsmanager.SecretTargetAttachment ? [propError(`${OWNER}.rotation`, 'database', `${this.node.path} was attached to a database after addRotation: its host '${credentials.host}' (pinned in its tags) is replaced after deploy, and rotation would refuse the real one.`, 'Call addRotation after creating the database, with `database` (the instance or cluster the secret is attached to) or `databaseEndpoint`.').message] : [],
+          validate: () => this.node.tryFindChild('Attachment') instanceof secretsmanager.SecretTargetAttachment ? [propError(`${OWNER}.rotation`, 'database', `${this.node.path} was attached to a database after addRotation: its host ${credentials.host !== undefined ? `'${credentials.host}' (pinned in its tags) ` : ''}is written after deploy, and rotation would refuse the real one.`, 'Call addRotation after creating the database, with `database` (the instance or cluster the secret is attached to) or `databaseEndpoint`.').message] : [],
         });
       }
       if (attachment instanceof secretsmanager.SecretTargetAttachment) {
@@ -341,10 +343,13 @@ export class ManagedSecret extends secretsmanager.Secret {
   private pinDatabase(c: DatabaseCredentialsTemplate, alternating: boolean, endpointInFunction: boolean): void {
     const cfn = this.node.defaultChild as secretsmanager.CfnSecret;
     const port = c.port ?? DEFAULT_PORTS[c.engine];
+    if (!endpointInFunction && c.host === undefined) {
+      throw propError(`${OWNER}.credentials`, 'host', `is not set, and the rotation of ${this.node.path} has no database endpoint to pin instead.`, 'Attach the secret to its database (rds.Credentials.fromSecret, or ManagedDatabase) and pass `database` to the rotation, pass `databaseEndpoint`, or give `host`.');
+    }
     const pins: Array<[string, string, string]> = [
       ['engine', 'engine', c.engine],
       ...(endpointInFunction ? [['endpoint', 'databaseEndpoint', 'rotation-function'] as [string, string, string]] : [
-        ['host', 'host', c.host] as [string, string, string],
+        ['host', 'host', c.host!] as [string, string, string],
         ['port', 'port', Token.isUnresolved(port) ? Tokenization.stringifyNumber(port) : String(port)] as [string, string, string],
       ]),
       ['username', 'username', c.username],
@@ -372,7 +377,7 @@ export class ManagedSecret extends secretsmanager.Secret {
     const db = database as { secret?: unknown; instanceEndpoint?: unknown; clusterEndpoint?: unknown } | undefined;
     const endpoint = db?.secret === attachment ? db.instanceEndpoint ?? db.clusterEndpoint : undefined;
     if (!(endpoint instanceof rds.Endpoint)) {
-      throw propError(`${OWNER}.rotation`, 'database', `${this.node.path} is attached to a database (${attachment.node.path}), which writes its host after deploy, so rotation cannot pin the credentials' host '${c.host}'.`, 'Pass `database` (the RDS instance or cluster the secret is attached to), or `databaseEndpoint` (its endpoint), to the rotation.');
+      throw propError(`${OWNER}.rotation`, 'database', `${this.node.path} is attached to a database (${attachment.node.path}), which writes its host after deploy, so rotation cannot pin the credentials' host${c.host !== undefined ? ` '${c.host}'` : ''}.`, 'Pass `database` (the RDS instance or cluster the secret is attached to), or `databaseEndpoint` (its endpoint), to the rotation.');
     }
     return endpoint;
   }
@@ -473,6 +478,24 @@ export class ManagedSecret extends secretsmanager.Secret {
   }
 }
 
+/**
+ * The database's port as a number the nag packs can judge: the endpoint's when it is a literal; else, for an
+ * RDS database construct, the port it was created with, or its engine's default (what RDS then uses); else the token.
+ */
+function literalPort(port: number, database: unknown, credentials: DatabaseCredentialsTemplate): number {
+  if (!Token.isUnresolved(port)) return port;
+  const cfn = (database as IConstruct | undefined)?.node?.defaultChild as { cfnResourceType?: string; port?: unknown } | undefined;
+  if (cfn?.cfnResourceType !== 'AWS::RDS::DBInstance' && cfn?.cfnResourceType !== 'AWS::RDS::DBCluster') return port;
+  if (cfn.port !== undefined) return Token.isUnresolved(cfn.port) ? port : Number(cfn.port);
+  return DEFAULT_PORTS[credentials.engine];
+}
+
+function ec2Port(port: number) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ec2 = require('aws-cdk-lib/aws-ec2') as typeof import('aws-cdk-lib/aws-ec2');
+  return ec2.Port.tcp(port);
+}
+
 function ecPort(credentials: DatabaseCredentialsTemplate) {
   // Imported lazily so the secrets module doesn't pull ec2 into every user.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -495,7 +518,7 @@ function vpcPeer(fn: RotationFunction) {
 function credentialsJson(c: DatabaseCredentialsTemplate): Record<string, unknown> {
   return {
     engine: c.engine,
-    host: c.host,
+    ...(c.host !== undefined ? { host: c.host } : {}),
     port: c.port ?? DEFAULT_PORTS[c.engine],
     username: c.username,
     ...(c.dbname !== undefined ? { dbname: c.dbname } : {}),
@@ -574,7 +597,7 @@ function validateSecretProps(props: ManagedSecretProps): void {
     if (c.port !== undefined && !Token.isUnresolved(c.port) && (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535)) {
       throw propError(`${OWNER}.credentials`, 'port', `${c.port} is not a TCP port.`, 'Use 1-65535.');
     }
-    if (!Token.isUnresolved(c.host) && c.host.trim() === '') {
+    if (c.host !== undefined && !Token.isUnresolved(c.host) && c.host.trim() === '') {
       throw propError(`${OWNER}.credentials`, 'host', 'is empty.', 'Give the database endpoint address.');
     }
   }

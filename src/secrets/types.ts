@@ -39,8 +39,18 @@ export interface DatabaseCredentialsTemplate {
   /** The database engine. */
   readonly engine: DatabaseEngine;
 
-  /** The database host name (an endpoint address). */
-  readonly host: string;
+  /**
+   * The database host name (an endpoint address).
+   *
+   * Leave it out for a secret attached to a database that does not exist yet
+   * (the master secret of an `rds.DatabaseInstance` or `DatabaseCluster`
+   * created with `rds.Credentials.fromSecret`): the `SecretTargetAttachment`
+   * writes the real host after deploy, and a rotation then needs `database`
+   * (or `databaseEndpoint`) to pin it. No placeholder is needed.
+   *
+   * @default - none: the secret must be attached to a database before it rotates
+   */
+  readonly host?: string;
 
   /**
    * The database port.

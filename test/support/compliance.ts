@@ -135,9 +135,9 @@ export const UNFIXABLE_FINDINGS = [
     reason: 'ec2:DescribeNetworkInterfaces only works on "*"; the other ENI actions are limited to the database VPC by an ec2:Vpc condition.',
   },
   {
-    rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:[^:]+:\d+:log-group:\/cdk-kms-secrets\/[^:]+:log-stream:\*\]$/,
+    rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:[^:]+:\d+:log-group:(\/cdk-kms-secrets\/[^:*]+|RDSOSMetrics):log-stream:\*\]$/,
     resource: /\/LoggingAndNetworkPolicy\/Resource$/,
-    reason: 'Lambda names the log streams of the function\'s own log group; the group itself is named exactly.',
+    reason: 'The service (Lambda, VPC Flow Logs, RDS Enhanced Monitoring) names the log streams of the log group it writes; the group itself is named exactly.',
   },
 ];
 

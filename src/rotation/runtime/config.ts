@@ -48,7 +48,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(env: Env): RotationConfig {
   const problems: string[] = [];
@@ -83,6 +83,36 @@ export function loadConfig(env: Env): RotationConfig {
     problems.push(`${(err as Error).message} (ROTATION_EXCLUDE_CHARACTERS and ROTATION_EXCLUDE_*)`);
   }
 
+  const { tls, connectTimeoutMs, statementTimeoutMs } = connectionSettings(env, problems);
+
+  const pinnedEndpoints = endpoints(env, problems);
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return {
+    strategy: strategy as RotationStrategy,
+    password: policy,
+    tls,
+    connectTimeoutMs,
+    statementTimeoutMs,
+    pinnedEndpoints,
+  };
+}
+
+/** How the function connects to databases: TLS and timeouts. */
+export interface ConnectionSettings {
+  readonly tls: TlsConfig;
+  readonly connectTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}
+
+/**
+ * `ROTATION_REQUIRE_TLS`, `ROTATION_TLS_CA_FILE`, `ROTATION_CONNECT_TIMEOUT_MS`
+ * and `ROTATION_STATEMENT_TIMEOUT_MS`, validated (problems are appended).
+ * Shared with the functions that create database users (src/databases/user/runtime).
+ */
+export function connectionSettings(env: Env, problems: string[]): ConnectionSettings {
   const required = boolean(env, 'ROTATION_REQUIRE_TLS', true, problems);
   const caFile = env.ROTATION_TLS_CA_FILE === '' ? undefined : env.ROTATION_TLS_CA_FILE;
   let ca: string | undefined;
@@ -99,20 +129,7 @@ export function loadConfig(env: Env): RotationConfig {
 
   const connectTimeoutMs = integer(env, 'ROTATION_CONNECT_TIMEOUT_MS', DEFAULT_CONNECT_TIMEOUT_MS, 100, 60_000, problems);
   const statementTimeoutMs = integer(env, 'ROTATION_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 100, 300_000, problems);
-
-  const pinnedEndpoints = endpoints(env, problems);
-
-  if (problems.length > 0) {
-    throw new ConfigError(problems);
-  }
-  return {
-    strategy: strategy as RotationStrategy,
-    password: policy,
-    tls: { required, ca, caFile },
-    connectTimeoutMs,
-    statementTimeoutMs,
-    pinnedEndpoints,
-  };
+  return { tls: { required, ca, caFile }, connectTimeoutMs, statementTimeoutMs };
 }
 
 function endpoints(env: Env, problems: string[]): ReadonlyMap<string, PinnedEndpoint> {
@@ -133,16 +150,21 @@ function endpoints(env: Env, problems: string[]): ReadonlyMap<string, PinnedEndp
     return out;
   }
   for (const [arn, value] of Object.entries(parsed as Record<string, unknown>)) {
-    // host:port, the host a DNS name or IPv4 address (RDS endpoints are names); the last colon separates the port.
-    const match = typeof value === 'string' ? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value) : null;
-    const port = match ? Number(match[2]) : NaN;
-    if (!arn.startsWith('arn:') || !match || port < 1 || port > 65535) {
+    const endpoint = parseHostPort(value);
+    if (!arn.startsWith('arn:') || endpoint === undefined) {
       problems.push(`${PINNED_ENDPOINTS_VARIABLE} has ${JSON.stringify(arn)}: ${JSON.stringify(value)}, not a secret ARN and "host:port"`);
       continue;
     }
-    out.set(arn, { host: match[1], port });
+    out.set(arn, endpoint);
   }
   return out;
+}
+
+/** "host:port", the host a DNS name or IPv4 address (RDS endpoints are names); undefined for anything else. */
+export function parseHostPort(value: unknown): PinnedEndpoint | undefined {
+  const match = typeof value === 'string' ? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value) : null;
+  const port = match ? Number(match[2]) : NaN;
+  return match && port >= 1 && port <= 65535 ? { host: match[1], port } : undefined;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {

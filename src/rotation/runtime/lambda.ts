@@ -67,12 +67,12 @@ export function createHandler(engine: EngineAdapter, overrides: HandlerOverrides
 export const DEADLINE_MARGIN_MS = 1_500;
 
 /** `step`, or a RotationError once `ms` have passed (the step's sockets are bounded by their own timeouts). */
-export async function withinDeadline(step: Promise<void>, ms: number, onExpired: () => void): Promise<void> {
+export async function withinDeadline<T = void>(step: Promise<T>, ms: number, onExpired: () => void, message?: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onExpired();
-      reject(new RotationError(`The rotation step did not finish before the function's timeout (${Math.max(0, ms)} ms left at the start, ${DEADLINE_MARGIN_MS} ms kept): a database or Secrets Manager call hung; it is retried.`));
+      reject(new RotationError(message ?? `The rotation step did not finish before the function's timeout (${Math.max(0, ms)} ms left at the start, ${DEADLINE_MARGIN_MS} ms kept): a database or Secrets Manager call hung; it is retried.`));
     }, Math.max(0, ms));
   });
   try {

@@ -217,7 +217,7 @@ async function copyPrivileges(c: MysqlConnection, from: string, to: string, host
   }
 }
 
-async function select(c: MysqlConnection, sql: string, params: unknown[], what: string): Promise<RowDataPacket[]> {
+export async function select(c: MysqlConnection, sql: string, params: unknown[], what: string): Promise<RowDataPacket[]> {
   try {
     const [rows] = await c.conn.query<RowDataPacket[]>({ sql, timeout: c.statementTimeoutMs }, params);
     return rows;
@@ -227,7 +227,7 @@ async function select(c: MysqlConnection, sql: string, params: unknown[], what: 
 }
 
 /** Runs a statement that may carry a password: its error never echoes the statement. */
-async function run(c: MysqlConnection, sql: string, params: unknown[], what: string): Promise<void> {
+export async function run(c: MysqlConnection, sql: string, params: unknown[], what: string): Promise<void> {
   try {
     await c.conn.query({ sql, timeout: c.statementTimeoutMs }, params);
   } catch (err) {

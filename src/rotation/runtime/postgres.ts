@@ -108,7 +108,7 @@ export const postgresEngine: EngineAdapter<PgConnection> = {
 };
 
 /** The SQL literal for a password: a SCRAM verifier when the server uses SCRAM, else the quoted password. */
-async function passwordLiteral(conn: PgConnection, password: string): Promise<string> {
+export async function passwordLiteral(conn: PgConnection, password: string): Promise<string> {
   if (conn.passwordEncryption === undefined) {
     const rows = await query<{ password_encryption: string }>(conn, 'SHOW password_encryption', [], 'reading password_encryption');
     conn.passwordEncryption = rows[0]?.password_encryption ?? '';
@@ -129,7 +129,7 @@ export function scramSha256Verifier(password: string, salt: Buffer = randomBytes
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
-async function query<R extends object>(conn: PgConnection, sql: string, params: unknown[], what: string): Promise<R[]> {
+export async function query<R extends object>(conn: PgConnection, sql: string, params: unknown[], what: string): Promise<R[]> {
   try {
     const result = await conn.client.query<R>(sql, params);
     return result.rows;
@@ -139,7 +139,7 @@ async function query<R extends object>(conn: PgConnection, sql: string, params: 
 }
 
 /** Runs a statement that may carry a password: its error never echoes the statement. */
-async function run(conn: PgConnection, sql: string, what: string): Promise<void> {
+export async function run(conn: PgConnection, sql: string, what: string): Promise<void> {
   try {
     await conn.client.query(sql);
   } catch (err) {

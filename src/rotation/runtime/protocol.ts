@@ -754,7 +754,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 const MYSQL_ESCAPES: Record<string, string> = { '\0': '0', '\b': 'b', '\t': 't', '\n': 'n', '\r': 'r', '\x1a': 'Z' };
 
-class Redactor {
+/** Replaces every known password (and its quoted/escaped forms) in a text with ***. */
+export class Redactor {
   private readonly forms = new Set<string>();
 
   add(value: unknown): void {

@@ -1,0 +1,3 @@
+export * from './user/database-user';
+export * from './master-user';
+export * from './managed-database';

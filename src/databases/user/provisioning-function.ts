@@ -1,0 +1,262 @@
+import { createHash } from 'crypto';
+import * as path from 'path';
+import { Annotations, Duration, Lazy, Names, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IConstruct } from 'constructs';
+import { propError } from '../../errors';
+import { secretArnForPolicies } from '../../grants/grants-policy';
+import { SecretGrants } from '../../grants/secret-grants';
+import { CustomerManagedKey } from '../../keys/customer-managed-key';
+import { createSecuredFunction } from '../../rotation/secured-function';
+import { DatabaseEngine } from '../../secrets/types';
+
+/** The variable the handler reads the endpoints each master secret may be used on from (runtime/config.ts). */
+export const ENDPOINTS_VARIABLE = 'DATABASE_USER_ENDPOINTS';
+/** Lambda's limit on the total size of a function's environment variables (names and values). */
+const ENVIRONMENT_LIMIT_BYTES = 4096;
+/** Upper bound of one "host:port" entry (the longest RDS endpoint address, a colon, five digits, quotes and a comma). */
+const ENDPOINT_ENTRY_BYTES = 123 + 6 + 3;
+/** Upper bound of one master secret ARN entry (quotes, colon, brackets). */
+const MASTER_ENTRY_BYTES = 'arn:aws-us-gov:secretsmanager:'.length + 14 + 1 + 12 + ':secret:'.length + 512 + 7 + 6;
+/** Secrets whose permissions one managed policy holds (as the rotation function). */
+const SECRETS_PER_POLICY = 20;
+const MAX_SECRET_POLICIES = 9;
+const FAMILY: Record<DatabaseEngine, 'postgres' | 'mysql'> = {
+  [DatabaseEngine.POSTGRES]: 'postgres',
+  [DatabaseEngine.MYSQL]: 'mysql',
+  [DatabaseEngine.MARIADB]: 'mysql',
+};
+
+/** Properties of the provisioning function (not exported from the package). */
+export interface DatabaseUserFunctionProps {
+  readonly engine: DatabaseEngine;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly requireTls?: boolean;
+  readonly tlsCaFile?: string;
+}
+
+interface PinnedEndpoint {
+  readonly master: secretsmanager.ISecret;
+  readonly endpoint: rds.Endpoint;
+}
+
+/**
+ * The Lambda function that creates database users at deploy time
+ * (the `Custom::DatabaseUser` resources of `DatabaseUser` call it): one per
+ * stack, VPC placement, engine family and TLS setting, shared by every user.
+ *
+ * Built like the rotation functions (`createSecuredFunction`): in the VPC,
+ * reserved concurrency, a KMS-encrypted log group with retention and
+ * dead-letter queue, its environment encrypted with its own key, a role with
+ * customer-managed policies only. It may read (`GetSecretValue`) exactly the
+ * user and master secrets of the users it creates, and decrypt them only
+ * through Secrets Manager for those secrets. It writes nothing to Secrets
+ * Manager.
+ *
+ * It answers CloudFormation itself (a Lambda-backed custom resource, no
+ * `custom_resources.Provider` framework function): one function, no extra
+ * role, nothing for the nag packs to judge beyond what the rotation
+ * functions already pass.
+ *
+ * The endpoints a master secret's credentials may go to are pinned in its
+ * configuration (`DATABASE_USER_ENDPOINTS`: master secret ARN -> ["host:port"]):
+ * a request naming another endpoint is refused, so neither a writer of a
+ * secret nor a principal that can invoke the function can send a password
+ * to a host of its choice.
+ */
+export class DatabaseUserFunction extends Construct {
+  /** The stack's function for these properties: created on first use. */
+  public static shared(scope: Construct, props: DatabaseUserFunctionProps): DatabaseUserFunction {
+    const stack = Stack.of(scope);
+    const placement = stack.resolve({
+      vpc: props.vpc.node.path,
+      subnets: props.vpcSubnets ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : 'default',
+      requireTls: props.requireTls ?? true,
+      tlsCaFile: props.tlsCaFile,
+    });
+    const hash = createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
+    const id = `DatabaseUserFunction${FAMILY[props.engine]}${hash}`;
+    const existing = stack.node.tryFindChild(id);
+    if (existing instanceof DatabaseUserFunction) return existing;
+    return new DatabaseUserFunction(stack, id, props);
+  }
+
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  public readonly key: CustomerManagedKey;
+  public readonly connections: ec2.Connections;
+  public readonly family: 'postgres' | 'mysql';
+  public readonly requireTls: boolean;
+
+  private readonly secrets: secretsmanager.ISecret[] = [];
+  private readonly policies: iam.CfnManagedPolicy[] = [];
+  private readonly endpoints: PinnedEndpoint[] = [];
+  private readonly opened = new Set<string>();
+  private readonly fixedEnvironmentBytes: number;
+
+  constructor(scope: Construct, id: string, props: DatabaseUserFunctionProps) {
+    super(scope, id);
+    this.family = FAMILY[props.engine];
+    this.requireTls = props.requireTls ?? true;
+    this.key = new CustomerManagedKey(this, 'Key', {
+      description: `Encrypts the logs, dead-letter queue and environment of ${this.node.path}`,
+    });
+    const timeout = Duration.seconds(60);
+    // As the rotation function: statements and connections are bounded well inside the function's timeout.
+    const statementTimeoutMs = Math.min(15_000, Math.floor((timeout.toMilliseconds() - 2_000) / 4));
+    const environment: Record<string, string> = {
+      ROTATION_REQUIRE_TLS: String(this.requireTls),
+      ROTATION_CONNECT_TIMEOUT_MS: String(Math.min(5_000, statementTimeoutMs)),
+      ROTATION_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    };
+    if (props.tlsCaFile) environment.ROTATION_TLS_CA_FILE = props.tlsCaFile;
+    this.fixedEnvironmentBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
+      + ENDPOINTS_VARIABLE.length + 2;
+
+    const parts = createSecuredFunction(this, {
+      key: this.key,
+      logGroupName: `/cdk-kms-secrets/database-user/${Names.uniqueResourceName(this, { maxLength: 200 })}`,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      roleDescription: `Creates ${this.family} database users at deploy time (cdk-kms-secrets DatabaseUser)`,
+      securityGroupDescription: `Database user provisioning ${this.node.path}: reaches the database and Secrets Manager`,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      description: `Creates ${this.family} database users for CloudFormation; cdk-kms-secrets`,
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', '..', 'assets', 'databases', 'user', 'runtime', `${this.family}-handler`)),
+      timeout,
+      // Deployments create users one at a time per resource; a few at once is plenty.
+      reservedConcurrentExecutions: 2,
+      environment,
+    });
+    this.function = parts.function;
+    this.role = parts.role;
+    this.connections = parts.connections;
+    this.function.addEnvironment(ENDPOINTS_VARIABLE, Lazy.string({ produce: () => this.renderEndpoints() }));
+  }
+
+  /**
+   * Allow the function to create `userSecret`'s user with `masterSecret` on
+   * `endpoint`: read both secrets, pin the endpoint for the master secret,
+   * open `database` to the function on the endpoint's port (once). Returns
+   * what the custom resource must depend on.
+   */
+  public addUser(
+    owner: IConstruct, userSecret: secretsmanager.ISecret, masterSecret: secretsmanager.ISecret, endpoint: rds.Endpoint, database: ec2.IConnectable,
+  ): IConstruct[] {
+    const stack = Stack.of(this);
+    for (const s of [userSecret, masterSecret]) {
+      if (Stack.of(s) !== stack) {
+        // The function's policy and configuration name the secrets: another stack's would make this one depend on it.
+        Annotations.of(owner).addWarningV2('cdk-kms-secrets:databaseUserCrossStack', `${s.node.path} is in another stack than ${this.node.path}: the function's policy refers to it across stacks.`);
+      }
+    }
+    const dependencies: IConstruct[] = [];
+    for (const secret of [userSecret, masterSecret]) {
+      const known = this.secrets.some(s => JSON.stringify(stack.resolve(s.secretArn)) === JSON.stringify(stack.resolve(secret.secretArn)));
+      if (known) continue;
+      if (this.secrets.length % SECRETS_PER_POLICY === 0) {
+        if (this.policies.length >= MAX_SECRET_POLICIES) {
+          throw propError('DatabaseUser', 'userSecret', `${this.node.path} already reads ${this.secrets.length} secrets in ${this.policies.length} managed policies, the most its role can hold.`, 'Create further users in another stack.');
+        }
+        const chunk = this.policies.length;
+        this.policies.push(new iam.CfnManagedPolicy(this, `SecretsPolicy${chunk + 1}`, {
+          description: `Reading secrets ${chunk * SECRETS_PER_POLICY + 1} to ${(chunk + 1) * SECRETS_PER_POLICY} of the database users created by ${this.node.path}`,
+          roles: [this.role.roleName],
+          policyDocument: Lazy.any({ produce: () => ({ Version: '2012-10-17', Statement: this.statementsFor(chunk) }) }),
+        }));
+      }
+      this.secrets.push(secret);
+      if (secret.encryptionKey) {
+        SecretGrants._strictKeyUse(this.role, secret, secret.encryptionKey, ['kms:Decrypt'], 'DatabaseUser');
+      } else {
+        Annotations.of(owner).addWarningV2('cdk-kms-secrets:databaseUserSecretKey', `The secret ${secret.node.path} has no known key: the provisioning function gets no kms:Decrypt for it, which works only if it uses aws/secretsmanager. If it is encrypted with a customer-managed key, import it with secretsmanager.Secret.fromSecretAttributes({ secretCompleteArn, encryptionKey }).`);
+      }
+    }
+    dependencies.push(...this.policies);
+
+    const masterId = JSON.stringify(stack.resolve(masterSecret.secretArn));
+    const endpointId = JSON.stringify(stack.resolve(endpoint.socketAddress));
+    const same = (e: PinnedEndpoint) => JSON.stringify(stack.resolve(e.master.secretArn)) === masterId
+      && JSON.stringify(stack.resolve(e.endpoint.socketAddress)) === endpointId;
+    if (!this.endpoints.some(same)) {
+      this.endpoints.push({ master: masterSecret, endpoint });
+      const masters = new Set(this.endpoints.map(e => JSON.stringify(stack.resolve(e.master.secretArn)))).size;
+      const total = this.fixedEnvironmentBytes + masters * MASTER_ENTRY_BYTES + this.endpoints.length * ENDPOINT_ENTRY_BYTES;
+      if (total > ENVIRONMENT_LIMIT_BYTES) {
+        this.endpoints.pop();
+        throw propError('DatabaseUser', 'endpoint', `pinning ${endpoint.socketAddress} for ${masterSecret.node.path} would bring the environment of ${this.node.path} to ${total} bytes (estimated from the longest ARN and endpoint AWS can give), over Lambda's ${ENVIRONMENT_LIMIT_BYTES}.`, 'Create users of further databases in another stack or VPC subnet selection (`vpcSubnets`).');
+      }
+    }
+
+    const databaseId = database instanceof Construct ? database.node.path
+      : JSON.stringify(stack.resolve(database.connections.securityGroups.map(sg => sg.securityGroupId)));
+    const openedId = `${databaseId}#${JSON.stringify(stack.resolve(endpoint.port))}`;
+    if (!this.opened.has(openedId)) {
+      this.opened.add(openedId);
+      database.connections.allowFrom(this.connections, ec2.Port.tcp(endpoint.port), `Creation of database users by ${this.node.path}`);
+    }
+    return dependencies;
+  }
+
+  private renderEndpoints(): string {
+    const stack = Stack.of(this);
+    const byMaster = new Map<string, { master: secretsmanager.ISecret; endpoints: rds.Endpoint[] }>();
+    for (const e of this.endpoints) {
+      const id = JSON.stringify(stack.resolve(e.master.secretArn));
+      const entry = byMaster.get(id) ?? { master: e.master, endpoints: [] };
+      entry.endpoints.push(e.endpoint);
+      byMaster.set(id, entry);
+    }
+    return `{${[...byMaster.values()].map(m => `"${m.master.secretArn}":[${m.endpoints.map(e => `"${e.socketAddress}"`).join(',')}]`).join(',')}}`;
+  }
+
+  private statementsFor(chunk: number): unknown[] {
+    const stack = Stack.of(this);
+    const secrets = this.secrets.slice(chunk * SECRETS_PER_POLICY, (chunk + 1) * SECRETS_PER_POLICY);
+    const arns = secrets.map(s => secretArnForPolicies('DatabaseUser', s, this));
+    const statements: unknown[] = [{
+      Sid: 'ReadExactlyTheseSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: arns.map(a => a.arn),
+    }];
+    const byKey = new Map<string, { keyArn: string; exact: string[]; patterns: string[] }>();
+    secrets.forEach((s, i) => {
+      if (!s.encryptionKey) return;
+      const id = JSON.stringify(stack.resolve(s.encryptionKey.keyArn));
+      const entry = byKey.get(id) ?? { keyArn: s.encryptionKey.keyArn, exact: [], patterns: [] };
+      (arns[i].pattern ? entry.patterns : entry.exact).push(arns[i].arn);
+      byKey.set(id, entry);
+    });
+    let n = 0;
+    for (const entry of byKey.values()) {
+      const viaService = { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` };
+      if (entry.exact.length > 0) {
+        statements.push({
+          Sid: `DecryptOnlyViaSecretsManagerForTheseSecrets${++n}`,
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: entry.keyArn,
+          Condition: { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': entry.exact } },
+        });
+      }
+      if (entry.patterns.length > 0) {
+        statements.push({
+          Sid: `DecryptOnlyViaSecretsManagerForTheseSecrets${++n}`,
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: entry.keyArn,
+          Condition: { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': entry.patterns } },
+        });
+      }
+    }
+    return statements;
+  }
+}

@@ -1,0 +1,177 @@
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { CustomerManagedKey } from '../keys/customer-managed-key';
+import { KeyOperation } from '../keys/roles';
+
+/**
+ * Internal: the parts every Lambda function of this library that talks to a
+ * database is made of, secured the same way (the rotation functions and the
+ * database-user provisioning function):
+ *
+ * - a log group with retention, encrypted with the function's key (the logs
+ *   service may use the key for that log group only);
+ * - a dead-letter queue encrypted with the key, TLS only;
+ * - a role with no AWS managed policy and no inline policy: logging to its own
+ *   log group, the ENI actions of a VPC function (limited to its VPC) and
+ *   `sqs:SendMessage` to its queue are in one customer-managed policy; callers
+ *   add their own policies for what the function does;
+ * - a security group without open egress (HTTPS to Secrets Manager: its
+ *   interface endpoint when asked, else any IPv4 address on 443);
+ * - the function in the VPC, with reserved concurrency and its environment
+ *   encrypted with the key.
+ *
+ * Not exported from the package: the construct ids are those the
+ * RotationFunction has always used, so templates do not change.
+ */
+export interface SecuredFunctionOptions {
+  /** The key of the log group, the queue and the environment. */
+  readonly key: CustomerManagedKey;
+  /** The log group's name. */
+  readonly logGroupName: string;
+  readonly logRetention: logs.RetentionDays;
+  /** The role's description. */
+  readonly roleDescription: string;
+  /** The description of the security group created when `securityGroups` is not given. */
+  readonly securityGroupDescription: string;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  readonly description: string;
+  readonly code: lambda.Code;
+  readonly timeout: Duration;
+  readonly reservedConcurrentExecutions: number;
+  readonly environment: Record<string, string>;
+  /** Create a Secrets Manager interface endpoint in the function's subnets (id: `endpointId`). */
+  readonly createSecretsManagerEndpoint?: boolean;
+  /** The id of that endpoint in the VPC. */
+  readonly endpointId?: string;
+}
+
+export interface SecuredFunctionParts {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly connections: ec2.Connections;
+  /** The security group created for the function, when `securityGroups` was not given. */
+  readonly ownSecurityGroup?: ec2.SecurityGroup;
+}
+
+/** Creates the secured function's parts in `scope` (see `SecuredFunctionOptions`). */
+export function createSecuredFunction(scope: Construct, options: SecuredFunctionOptions): SecuredFunctionParts {
+  const stack = Stack.of(scope);
+  const { key, logGroupName } = options;
+  key.grantUse(new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`), {
+    operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT],
+    encryptionContext: { 'aws:logs:arn': `arn:${Aws.PARTITION}:logs:${stack.region}:${stack.account}:log-group:${logGroupName}` },
+  });
+  const logGroup = new logs.LogGroup(scope, 'Logs', {
+    logGroupName,
+    encryptionKey: key,
+    retention: options.logRetention,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+
+  const role = new iam.Role(scope, 'Role', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: options.roleDescription,
+  });
+
+  const ownSecurityGroup = options.securityGroups ? undefined : new ec2.SecurityGroup(scope, 'SecurityGroup', {
+    vpc: options.vpc,
+    description: options.securityGroupDescription,
+    // Egress is added per destination: 443 to Secrets Manager below, the database port by the caller.
+    allowAllOutbound: false,
+  });
+  const securityGroups = options.securityGroups ?? [ownSecurityGroup!];
+  const connections = new ec2.Connections({ securityGroups });
+  const vpcSubnets = options.vpcSubnets ?? defaultSubnets(options.vpc);
+  const subnets = options.vpc.selectSubnets(vpcSubnets);
+
+  // Logging and networking: the only statements AWS cannot scope to named
+  // resources (log streams are named by Lambda; DescribeNetworkInterfaces
+  // takes "*"). Kept in their own policy so nothing else hides among them.
+  const runtimePolicy = new iam.ManagedPolicy(scope, 'LoggingAndNetworkPolicy', {
+    description: 'Lambda logging to its own log group, and the ENI actions a VPC function needs',
+    roles: [role],
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [`arn:${Aws.PARTITION}:logs:${stack.region}:${stack.account}:log-group:${logGroupName}:log-stream:*`],
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeNetworkInterfaces'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+        conditions: { ArnEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${stack.region}:${stack.account}:vpc/${options.vpc.vpcId}` } },
+      }),
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [deadLetterQueue.queueArn],
+      }),
+    ],
+  });
+  key.grantUse(role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
+  // The environment is encrypted with the function's own key; Lambda decrypts it with the role's credentials.
+  key.grantUse(role, { operations: [KeyOperation.DECRYPT], viaService: 'lambda' });
+
+  const fn = new lambda.Function(scope, 'Function', {
+    description: options.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: options.code,
+    // An immutable view of the role: aws-cdk-lib adds nothing to it (every
+    // permission is in our managed policies), and the function's DependsOn
+    // does not repeat the dependency its Role GetAtt already makes.
+    role: iam.Role.fromRoleArn(scope, 'FunctionRole', role.roleArn, { mutable: false }),
+    timeout: options.timeout,
+    memorySize: 256,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
+    logGroup,
+    vpc: options.vpc,
+    vpcSubnets,
+    securityGroups,
+    environment: options.environment,
+    environmentEncryption: key,
+  });
+  // The dead-letter queue is set on the L1 so that aws-cdk-lib does not add
+  // an inline policy for it: sqs:SendMessage is in the managed policy above.
+  (fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: deadLetterQueue.queueArn };
+  fn.node.addDependency(runtimePolicy);
+
+  if (options.createSecretsManagerEndpoint) {
+    const endpoint = options.vpc.addInterfaceEndpoint(options.endpointId ?? `${scope.node.id}SecretsManagerEndpoint`, {
+      service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      subnets: { subnets: subnets.subnets },
+      securityGroups,
+      privateDnsEnabled: true,
+    });
+    // The function reaches Secrets Manager only through the endpoint: it may not run before it exists.
+    fn.node.addDependency(endpoint);
+    ownSecurityGroup?.addEgressRule(ownSecurityGroup, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
+  } else {
+    // No endpoint: the Secrets Manager API's public addresses (through a NAT gateway), HTTPS only.
+    ownSecurityGroup?.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API (HTTPS)');
+  }
+
+  return { function: fn, role, logGroup, deadLetterQueue, connections, ownSecurityGroup };
+}
+
+/** The private subnets with egress, else the isolated ones. */
+export function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  return vpc.privateSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+}
