@@ -11,12 +11,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
 import { RotationStrategy } from './rotation';
-import { createSecuredFunction, defaultSubnets } from './secured-function';
+import { createSecuredFunction } from './secured-function';
 import { propError } from '../errors';
 import { secretArnForPolicies } from '../grants/grants-policy';
 import { SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
-import { KeyOperation } from '../keys/roles';
 import { DatabaseEngine, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PASSWORD_LENGTH, PasswordPolicy } from '../secrets/types';
 
 /** Properties of a `RotationFunction`. */
