@@ -325,6 +325,13 @@ describeWithServices.each(ENGINES)('DatabaseUser provisioning on %s', engine => 
     expect(forged.response.Reason).toContain('Refusing to drop');
     expect(await h.userExists(h.masterUsername)).toBe(true);
     expect(await h.userExists(h.username)).toBe(true);
+    // A user the secret does not name (another application's, or the old name after a replacement): kept.
+    await h.createUserDirectly(`bystander_${h.id}`, 'bystander-password-5M');
+    const other = await h.invoke(h.event('Delete', { physicalResourceId: `user:bystander_${h.id}`, properties: h.properties({ DropOnDelete: 'true' }) }));
+    expect(other.response.Status).toBe('SUCCESS');
+    expect(other.logs.join('\n')).toContain('user retained: the user secret');
+    expect(await h.userExists(`bystander_${h.id}`)).toBe(true);
+    await h.asSuperuser(engine === 'postgres' ? `DROP ROLE "bystander_${h.id}"` : `DROP USER 'bystander_${h.id}'@'%'`);
   });
 
   test.each(['single-user', 'alternating-users'] as const)('the first %s rotation succeeds on the user created, and its privileges carry over', async strategy => {
