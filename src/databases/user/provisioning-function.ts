@@ -136,8 +136,9 @@ export class DatabaseUserFunction extends Construct {
       description: `Creates ${this.family} database users for CloudFormation; cdk-kms-secrets`,
       code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', '..', 'assets', 'databases', 'user', 'runtime', `${this.family}-handler`)),
       timeout,
-      // Deployments create users one at a time per resource; a few at once is plenty.
-      reservedConcurrentExecutions: 2,
+      // CloudFormation creates independent users in parallel; throttled asynchronous invocations are retried by
+      // Lambda with back-off, which must stay well inside the resource's 10-minute ServiceTimeout.
+      reservedConcurrentExecutions: 5,
       environment,
     });
     this.function = parts.function;
