@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ALLOWED_PRIVILEGES, DEFAULT_PRIVILEGES, normalizePrivileges } from './privileges';
 import { DatabaseUserFunction } from './provisioning-function';
 import { propError } from '../../errors';
+import { CustomerManagedKey } from '../../keys/customer-managed-key';
 import { ManagedSecret } from '../../secrets/managed-secret';
 import { DatabaseEngine } from '../../secrets/types';
 
@@ -97,6 +98,15 @@ export interface DatabaseUserProps {
    * @default - the RDS CAs and Node's trust store
    */
   readonly tlsCaFile?: string;
+
+  /**
+   * The key of the provisioning function's log group, dead-letter queue and
+   * environment. Functions given a key are shared by the users that give the
+   * same key (it enters the sharing key only when given).
+   *
+   * @default - a key created for the provisioning function
+   */
+  readonly encryptionKey?: CustomerManagedKey;
 
   /**
    * What to do when the user already exists and the user secret's password
@@ -191,6 +201,7 @@ export class DatabaseUser extends Construct {
       vpcSubnets: props.vpcSubnets,
       requireTls: props.requireTls,
       tlsCaFile: props.tlsCaFile,
+      encryptionKey: props.encryptionKey,
     });
     const dependencies = fn.addUser(this, props.userSecret, props.masterSecret, props.endpoint, props.database);
 
@@ -212,10 +223,9 @@ export class DatabaseUser extends Construct {
         DropOnDelete: String(removalPolicy === RemovalPolicy.DESTROY),
       },
     });
-    // The function itself through the ServiceToken's GetAtt; its permissions explicitly.
+    // The function and the database through the GetAtts of the ServiceToken and the endpoint; explicitly what no
+    // property references: the function's secret policies and the security group rules that let it reach the database.
     this.resource.node.addDependency(...dependencies);
-    // The database (its instance, security group and the rule just added) exists before the user is created.
-    if (Construct.isConstruct(props.database)) this.resource.node.addDependency(props.database);
 
     this.username = credentials && !Token.isUnresolved(credentials.username) ? credentials.username : this.resource.getAttString('Username');
   }

@@ -39,6 +39,8 @@ export interface DatabaseUserFunctionProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly requireTls?: boolean;
   readonly tlsCaFile?: string;
+  /** The key of the log group, DLQ and environment; a key of its own when absent. */
+  readonly encryptionKey?: CustomerManagedKey;
 }
 
 interface PinnedEndpoint {
@@ -79,6 +81,8 @@ export class DatabaseUserFunction extends Construct {
       subnets: props.vpcSubnets ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : 'default',
       requireTls: props.requireTls ?? true,
       tlsCaFile: props.tlsCaFile,
+      // Only when given, so that the functions without one keep their ids.
+      ...(props.encryptionKey ? { key: props.encryptionKey.node.path } : {}),
     });
     const hash = createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
     const id = `DatabaseUserFunction${FAMILY[props.engine]}${hash}`;
@@ -97,14 +101,15 @@ export class DatabaseUserFunction extends Construct {
   private readonly secrets: secretsmanager.ISecret[] = [];
   private readonly policies: iam.CfnManagedPolicy[] = [];
   private readonly endpoints: PinnedEndpoint[] = [];
-  private readonly opened = new Set<string>();
+  /** Database (and port) -> the security group rules that open it to the function. */
+  private readonly opened = new Map<string, IConstruct[]>();
   private readonly fixedEnvironmentBytes: number;
 
   constructor(scope: Construct, id: string, props: DatabaseUserFunctionProps) {
     super(scope, id);
     this.family = FAMILY[props.engine];
     this.requireTls = props.requireTls ?? true;
-    this.key = new CustomerManagedKey(this, 'Key', {
+    this.key = props.encryptionKey ?? new CustomerManagedKey(this, 'Key', {
       description: `Encrypts the logs, dead-letter queue and environment of ${this.node.path}`,
     });
     const timeout = Duration.seconds(60);
@@ -131,8 +136,9 @@ export class DatabaseUserFunction extends Construct {
       description: `Creates ${this.family} database users for CloudFormation; cdk-kms-secrets`,
       code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', '..', 'assets', 'databases', 'user', 'runtime', `${this.family}-handler`)),
       timeout,
-      // Deployments create users one at a time per resource; a few at once is plenty.
-      reservedConcurrentExecutions: 2,
+      // CloudFormation creates independent users in parallel; throttled asynchronous invocations are retried by
+      // Lambda with back-off, which must stay well inside the resource's 10-minute ServiceTimeout.
+      reservedConcurrentExecutions: 5,
       environment,
     });
     this.function = parts.function;
@@ -198,10 +204,18 @@ export class DatabaseUserFunction extends Construct {
     const databaseId = database instanceof Construct ? database.node.path
       : JSON.stringify(stack.resolve(database.connections.securityGroups.map(sg => sg.securityGroupId)));
     const openedId = `${databaseId}#${JSON.stringify(stack.resolve(endpoint.port))}`;
-    if (!this.opened.has(openedId)) {
-      this.opened.add(openedId);
+    let rules = this.opened.get(openedId);
+    if (!rules) {
+      // The rules aws-cdk-lib adds (an ingress rule on the database's group, an egress rule on the function's) are the
+      // new children of those groups: the custom resource depends on exactly them, and on nothing a property already
+      // references (the database itself is referenced by the endpoint's GetAtt; a DependsOn on it would repeat that).
+      const groups = [...database.connections.securityGroups, ...this.connections.securityGroups].filter(g => g instanceof Construct);
+      const before = new Set(groups.flatMap(g => g.node.children));
       database.connections.allowFrom(this.connections, ec2.Port.tcp(endpoint.port), `Creation of database users by ${this.node.path}`);
+      rules = groups.flatMap(g => g.node.children).filter(c => !before.has(c));
+      this.opened.set(openedId, rules);
     }
+    dependencies.push(...rules);
     return dependencies;
   }
 

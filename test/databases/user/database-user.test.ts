@@ -3,13 +3,13 @@
  * provisioning function and how it is secured), its role under IAM
  * evaluation, the nag packs and cfn-lint, and bad input.
  */
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DatabaseEngine, DatabaseUser, DatabaseUserProps, ManagedSecret, Rotation } from '../../../src';
-import { checkCompliance, describeFindings, unexpectedFindings } from '../../support/compliance';
+import { cfnLint, checkCompliance, describeFindings, unexpectedFindings } from '../../support/compliance';
 import { accountOfArn, arnOf, CfnTemplate, identityPoliciesOf, keyPolicyOf, kmsRequestContext, logicalIdOf, simulate, TEST_ENV, TEST_STACK_ENV } from '../../support/iam-eval';
 
 const SECRETS_MANAGER = `secretsmanager.${TEST_ENV.region}.amazonaws.com`;
@@ -142,7 +142,7 @@ describe('DatabaseUser', () => {
     for (const action of ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:TagResource', 'secretsmanager:DescribeSecret']) {
       expect(await secretsCall(action, secretArn(f.app))).toBe('ImplicitlyDenied');
     }
-    const keyId = logicalIdOf(f.app.key.node.defaultChild as unknown as import('aws-cdk-lib').CfnResource);
+    const keyId = logicalIdOf(f.app.key.node.defaultChild as CfnResource);
     const kmsCall = (viaService: string | undefined, context: Record<string, string>) => simulate({
       principalArn,
       action: 'kms:Decrypt',
@@ -164,18 +164,36 @@ describe('DatabaseUser', () => {
     expect(describeFindings(unexpectedFindings(report.all))).toBe('');
   });
 
-  test('works with a real rds.DatabaseInstance: port from its endpoint, ordered after it', () => {
+  test('works with a real rds.DatabaseInstance: endpoint from it, ordered after it and the rules that open it', () => {
     const stack = new Stack(new App(), 'Rds', { env: TEST_STACK_ENV });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
     const master = new ManagedSecret(stack, 'Master', { credentials: { engine: DatabaseEngine.POSTGRES, host: 'set-by-the-attachment.invalid', username: 'postgres' } });
     const db = new rds.DatabaseInstance(stack, 'Db', { engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_15 }), vpc, credentials: rds.Credentials.fromSecret(master) });
     const app = new ManagedSecret(stack, 'App', { credentials: { engine: DatabaseEngine.POSTGRES, host: 'x', username: 'payments_app' } });
-    new DatabaseUser(stack, 'User', { engine: DatabaseEngine.POSTGRES, masterSecret: master, userSecret: app, endpoint: db.instanceEndpoint, databaseName: 'payments', vpc, database: db });
+    const user = new DatabaseUser(stack, 'User', { engine: DatabaseEngine.POSTGRES, masterSecret: master, userSecret: app, endpoint: db.instanceEndpoint, databaseName: 'payments', vpc, database: db });
     const t = Template.fromStack(stack);
     const dbId = logicalIdOf(db.node.defaultChild as rds.CfnDBInstance);
     t.hasResourceProperties('Custom::DatabaseUser', { Host: { 'Fn::GetAtt': [dbId, 'Endpoint.Address'] }, Port: { 'Fn::GetAtt': [dbId, 'Endpoint.Port'] } });
+    // After the database through the endpoint's GetAtt, after the rules that open it explicitly, and no DependsOn that
+    // repeats a reference (cfn-lint W3005).
     const cr = Object.values(t.findResources('Custom::DatabaseUser'))[0] as { DependsOn: string[] };
-    expect(cr.DependsOn).toContain(dbId);
+    const ingress = Object.keys(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { Description: Match.stringLikeRegexp('Creation of database users') } }));
+    const egress = Object.keys(t.findResources('AWS::EC2::SecurityGroupEgress', { Properties: { Description: Match.stringLikeRegexp('Creation of database users') } }));
+    expect(ingress).toHaveLength(1);
+    expect(egress).toHaveLength(1);
+    expect(cr.DependsOn).toEqual(expect.arrayContaining([...ingress, ...egress]));
+    expect(cr.DependsOn).not.toContain(dbId);
+    const crId = logicalIdOf(user.resource.node.defaultChild as CfnResource);
+    expect(cfnLint(t.toJSON(), [TEST_ENV.region]).filter(x => x.resource === crId)).toEqual([]);
+  });
+
+  test('encryptionKey: the provisioning function uses it instead of a key of its own', () => {
+    const f = fixture();
+    new DatabaseUser(f.stack, 'User', { ...f.props, encryptionKey: f.app.key });
+    const t = Template.fromStack(f.stack);
+    expect(Object.keys(t.findResources('AWS::KMS::Key')).filter(id => id.startsWith('DatabaseUserFunction'))).toEqual([]);
+    const fn = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('database users') } }))[0];
+    expect(fn.Properties.KmsKeyArn).toEqual({ 'Fn::GetAtt': [logicalIdOf(f.app.key.node.defaultChild as CfnResource), 'Arn'] });
   });
 
   describe('bad input names the property and the fix', () => {

@@ -66,16 +66,16 @@ describeWithServices.each(ENGINES)('DatabaseUser provisioning on %s', engine => 
     const again = await h.invoke(h.event('Create'));
     const parallel = await Promise.all([h.invoke(h.event('Create')), h.invoke(h.event('Create'))]);
     for (const { response } of [first, again, ...parallel]) {
-      expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `user:${h.username}` });
+      expect({ ...response, Reason: response.Reason ?? '' }).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `user:${h.username}`, Reason: '' });
     }
     expect(await h.storedPassword(h.username)).toBe(stored);
     expect(await h.asUser(h.username, h.userPassword, `SELECT COUNT(*) AS n FROM ${h.table}`)).toEqual([{ n: engine === 'postgres' ? '2' : 2 }]);
   });
 
-  test('two resources created at once from scratch: both succeed, one user', async () => {
+  test('six requests at once from scratch (creates and updates): all succeed, one user', async () => {
     const h = await setup();
-    const results = await Promise.all([h.invoke(h.event('Create')), h.invoke(h.event('Create'))]);
-    expect(results.map(r => r.response.Status)).toEqual(['SUCCESS', 'SUCCESS']);
+    const results = await Promise.all([...Array(3)].flatMap(() => [h.invoke(h.event('Create')), h.invoke(h.event('Update'))]));
+    expect(results.map(r => r.response.Reason ?? r.response.Status)).toEqual(Array(6).fill('SUCCESS'));
     expect(await h.logsIn(h.username, h.userPassword)).toBe(true);
   });
 
@@ -325,6 +325,13 @@ describeWithServices.each(ENGINES)('DatabaseUser provisioning on %s', engine => 
     expect(forged.response.Reason).toContain('Refusing to drop');
     expect(await h.userExists(h.masterUsername)).toBe(true);
     expect(await h.userExists(h.username)).toBe(true);
+    // A user the secret does not name (another application's, or the old name after a replacement): kept.
+    await h.createUserDirectly(`bystander_${h.id}`, 'bystander-password-5M');
+    const other = await h.invoke(h.event('Delete', { physicalResourceId: `user:bystander_${h.id}`, properties: h.properties({ DropOnDelete: 'true' }) }));
+    expect(other.response.Status).toBe('SUCCESS');
+    expect(other.logs.join('\n')).toContain('user retained: the user secret');
+    expect(await h.userExists(`bystander_${h.id}`)).toBe(true);
+    await h.asSuperuser(engine === 'postgres' ? `DROP ROLE "bystander_${h.id}"` : `DROP USER 'bystander_${h.id}'@'%'`);
   });
 
   test.each(['single-user', 'alternating-users'] as const)('the first %s rotation succeeds on the user created, and its privileges carry over', async strategy => {

@@ -35,7 +35,7 @@ export const postgresAdmin: UserAdmin<PgConnection> = {
 
   async createUser(conn, spec) {
     const secret = await passwordLiteral(conn, spec.password);
-    await run(conn, 'BEGIN', 'starting a transaction');
+    await begin(conn);
     try {
       try {
         await run(conn, `CREATE ROLE ${escapeIdentifier(spec.username)} WITH LOGIN PASSWORD ${secret}`, `creating role "${spec.username}"`);
@@ -78,8 +78,20 @@ export const postgresAdmin: UserAdmin<PgConnection> = {
   },
 };
 
-async function inTransaction(conn: PgConnection, statements: readonly string[], what: string): Promise<void> {
+/**
+ * Concurrent GRANTs on the same object fail in PostgreSQL ("tuple concurrently updated"): every transaction of the
+ * provisioning function first takes one transaction-level advisory lock, so requests that run at once (CloudFormation
+ * retries, duplicate deliveries, several users) take turns. The wait is bounded by the statement timeout.
+ */
+const ADVISORY_LOCK_KEY = 'cdk-kms-secrets:database-user';
+
+async function begin(conn: PgConnection): Promise<void> {
   await run(conn, 'BEGIN', 'starting a transaction');
+  await query(conn, 'SELECT pg_advisory_xact_lock(hashtext($1))', [ADVISORY_LOCK_KEY], 'waiting for other user provisioning on this server');
+}
+
+async function inTransaction(conn: PgConnection, statements: readonly string[], what: string): Promise<void> {
+  await begin(conn);
   try {
     for (const statement of statements) await run(conn, statement, what);
     await run(conn, 'COMMIT', what);

@@ -250,12 +250,13 @@ async function deleteUser(
   if (!request.drop) return keep('RemovalPolicy.RETAIN (the default)', { username: base });
   pinnedEndpoint(request, deps.config);
   const [master, user] = await Promise.all([readCredentials(request.masterSecretArn, 'master', deps), readCredentials(request.userSecretArn, 'user', deps)]);
-  // Only the user the secret still names is dropped: a request cannot name another one.
-  if (user.username !== base && user.username !== `${base}_clone`) {
-    throw new ProvisionError(`Refusing to drop "${base}": the user secret ${request.userSecretArn} now names "${user.username}". Nothing was dropped.`);
-  }
   if (base === master.username || `${base}_clone` === master.username) {
     throw new ProvisionError(`Refusing to drop "${base}": it is the master user. Nothing was dropped.`);
+  }
+  // Only the user the secret still names is dropped: a request cannot name another one. After the secret moved to
+  // another user (a replacement), the old one is kept.
+  if (user.username !== base && user.username !== `${base}_clone`) {
+    return keep(`the user secret ${request.userSecretArn} now names "${user.username}", not "${base}" or "${base}_clone"`, { username: base });
   }
   await withMaster(request, request.database, master, deps, async conn => {
     for (const name of [`${base}_clone`, base]) {
