@@ -202,6 +202,11 @@ for (const target of ['js', 'python', 'java', 'go']) {
 }
 packageAll.spawn(project.tasks.tryFind('package:dotnet')!, { condition: 'command -v dotnet' });
 
+project.addTask('diagram', {
+  description: "Write the README's key-policy diagram (docs/key-policy.svg, .mmd) from the role model",
+  exec: 'ts-node --project test/tsconfig.json scripts/key-policy-diagram.ts',
+});
+
 project.addTask('bench', {
   description: 'Run every benchmark and print the tables (never fails on timing)',
   exec: 'bash scripts/with-services.sh ts-node --project test/tsconfig.json bench/run.ts',

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -f .jsii ]]; then
-  newer=$({ find src -name '*.ts' -not -path '*/runtime/*' -newer .jsii; find README.md package.json -newer .jsii; } 2>/dev/null | head -1)
+  newer=$({ find src -name '*.ts' -not -path '*/runtime/*' -newer .jsii; find README.md package.json -newer .jsii; } 2>/dev/null | head -1 || true)
   [[ -z $newer ]] && exit 0
   echo "ensure-jsii: $newer is newer than .jsii: compiling"
 else
