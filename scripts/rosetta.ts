@@ -130,27 +130,6 @@ export function renderFixture(libraryExports: string[]): string {
   ].join('\n');
 }
 
-/**
- * For one TypeScript program over every sample (rosetta's batch mode, 10x faster than a program per
- * sample): the global block is taken out of each sample's source and compiled once, in a file of its own.
- */
-function forBatch(all: TypeScriptSnippet[], libraryExports: string[]): TypeScriptSnippet[] {
-  const globals = fixtureGlobals(libraryExports);
-  const stripped = all.map(s => {
-    const source = s.completeSource ?? '';
-    if (!source.includes(globals)) return s; // a sample with nofixture or its own fixture
-    return { ...s, completeSource: source.replace(globals, '') };
-  });
-  const declarations: TypeScriptSnippet = {
-    ...all[0],
-    visibleSource: '',
-    completeSource: [...fixtureImports(), globals, 'export {};', ''].join('\n'),
-    location: { api: { api: 'file', fileName: 'rosetta-globals' }, field: { field: 'markdown', line: 0 } },
-    parameters: { ...all[0].parameters },
-  };
-  return [declarations, ...stripped];
-}
-
 function libraryExportsOf(assemblyFile: string): string[] {
   const assembly = JSON.parse(readFileSync(assemblyFile, 'utf-8'));
   return Object.values<{ name: string; namespace?: string }>(assembly.types)
@@ -188,8 +167,13 @@ async function main() {
   }
   const all = [...fromAssembly, ...fromDocs];
 
-  const translator = new RosettaTranslator({ assemblies: assemblies.map((a: { assembly: unknown }) => a.assembly), includeCompilerDiagnostics: true });
-  const result = await translator.translateAll(forBatch(all, libraryExports), { addToTablet: true, batchSize: 1000 });
+  const translator = new RosettaTranslator({
+    assemblies: assemblies.map((a: { assembly: unknown }) => a.assembly),
+    includeCompilerDiagnostics: true,
+  });
+  // One TypeScript program per sample (rosetta's default): the fixture's global aliases cannot be
+  // declared twice in one program, so rosetta's batch mode (--batch) does not apply.
+  const result = await translator.translateAll(all, { addToTablet: true });
 
   // The translations shipped with the package (Construct Hub reads them): the assembly's snippets only.
   const shipped = new LanguageTablet();
