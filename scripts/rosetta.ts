@@ -248,7 +248,7 @@ function writeTranslations(translator: RosettaTranslator, fromAssembly: TypeScri
       const t = translator.tablet.tryGetSnippet(keyOf(translator, s));
       const code = t?.get(language)?.source;
       if (!code) continue;
-      out.push(`## ${headingBefore(snippetLine(s))} (README line ${snippetLine(s)})`, '', `\`\`\`${fence}`, code.trimEnd(), '```', '');
+      out.push(`## ${headingBefore(snippetLine(s))}`, '', `\`\`\`${fence}`, code.trimEnd(), '```', '');
     }
     writeFileSync(path.join(ROOT, 'docs', file), out.join('\n'));
   }
