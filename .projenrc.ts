@@ -187,7 +187,8 @@ project.addTask('example', {
   description: 'Build the library, synthesize examples/ into cdk.out and check it with cdk-nag and cfn-lint',
   steps: [
     // Say what is missing before a minute of build, in one line (scripts/example.ts checks again).
-    { exec: 'command -v cfn-lint >/dev/null || { echo "npm run example: cfn-lint is not installed. Install it with: python3 -m pip install cfn-lint" >&2; exit 1; }' },
+    // (projen runs steps in its own shell, dax: the test is bash's.)
+    { exec: 'bash -c \'command -v cfn-lint >/dev/null || { echo "npm run example: cfn-lint is not installed. Install it with: python3 -m pip install cfn-lint" >&2; exit 1; }\'' },
     { spawn: 'pre-compile' },
     { spawn: 'compile' },
     { exec: 'ts-node --project test/tsconfig.json scripts/example.ts' },
