@@ -13,7 +13,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'KMS customer-managed keys with separated administrators and users, Secrets Manager secrets rotated by shared TypeScript Lambdas, least-privilege grants, cdk-nag evidence and monitoring.',
   author: 'cdk-kms-secrets maintainers',
   authorAddress: 'maintainers@cdk-kms-secrets.dev',
+  // The project's GitHub home (the Go module below lives beside it, cdk-kms-secrets-go).
   repositoryUrl: 'https://github.com/cdk-kms-secrets/cdk-kms-secrets.git',
+  homepage: 'https://github.com/cdk-kms-secrets/cdk-kms-secrets',
+  // Until 1.0: the API may change in a minor version. jsii writes it into the assembly, and
+  // jsii-pacmak turns it into "Development Status :: 4 - Beta" for PyPI.
+  stability: 'experimental',
+  // jsii and jsii-rosetta need 20.16 or newer; CI builds on Node.js 24 (LTS), see CONTRIBUTING.md.
+  minNodeVersion: '20.16.0',
+  workflowNodeVersion: '24.x',
   license: 'Apache-2.0',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
@@ -71,9 +79,21 @@ const project = new awscdk.AwsCdkConstructLibrary({
   lambdaAutoDiscover: false,
   excludeTypescript: ['src/**/runtime/**'],
 
-  // No release automation on this repository yet: CI is .ci/run.
-  github: false,
-  release: false,
+  // Releases: the generated .github/workflows/release.yml runs on every push to main: it bumps the
+  // version from the conventional commits since the last tag (fix: patch, feat: minor, feat!: or
+  // BREAKING CHANGE: major; 0.x until majorVersion changes), writes the release notes, tags, and
+  // publishes to npm, PyPI, Maven Central, NuGet and the Go module repository, each job needing
+  // its own secrets (CONTRIBUTING.md, "Releasing"). CI stays .ci/run: no build workflow here.
+  github: true,
+  githubOptions: { mergify: false, pullRequestLint: false },
+  release: true,
+  majorVersion: 0,
+  releaseToNpm: true,
+  // The release build runs `npm test`. The runtime suites against real PostgreSQL/MariaDB ran in CI
+  // (.ci/run) before the commit reached main; here they skip (and say so), cfn-lint comes from PyPI.
+  releaseWorkflowEnv: { KMSSEC_SKIP_SERVICES: '1' },
+  releaseWorkflowSetupSteps: [{ name: 'Install cfn-lint', run: 'python3 -m pip install cfn-lint' }],
+  npmAccess: javascript.NpmAccess.PUBLIC,
   buildWorkflow: false,
   depsUpgrade: false,
   pullRequestTemplate: false,
@@ -99,10 +119,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     dirs: ['src'],
     devdirs: ['test', 'examples', 'integ', 'scripts', 'bench', 'projenrc', '.projenrc.ts'],
   },
-  gitignore: ['/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '/integ/*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
+  gitignore: ['/.jsii.tabl.json', '/.cdk-latest', '/cdk.out.latest', '/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '/integ/*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
 });
 
-for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services', '/.venv-smoke', '/cdk.out', '/test-reports', '/src/**/runtime']) {
+for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services', '/.venv-smoke', '/cdk.out', '/test-reports', '/src/**/runtime', '/CONTRIBUTING.md', '/.cdk-latest', '/cdk.out.latest']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -131,8 +151,17 @@ for (const [dir, engine] of ['rotation/runtime', 'databases/user/runtime'].flatM
 const testTask = project.tasks.tryFind('test')!;
 testTask.reset();
 testTask.spawn(project.tasks.tryFind('pre-compile')!);
+// The assembly checks (test/api, rosetta) read .jsii: compile first when it is older than src/ or README.md.
+testTask.exec('bash scripts/ensure-jsii.sh');
 testTask.exec('bash scripts/with-services.sh jest --passWithNoTests --ci', { receiveArgs: true });
 testTask.spawn(project.tasks.tryFind('eslint')!);
+testTask.spawn(project.addTask('rosetta', {
+  description: 'Compile every code sample (README, docs/, doc comments) with jsii-rosetta in strict mode; write the translations',
+  steps: [
+    { exec: 'bash scripts/ensure-jsii.sh' },
+    { exec: 'ts-node --project test/tsconfig.json scripts/rosetta.ts' },
+  ],
+}));
 testTask.spawn(project.addTask('integ:verify', {
   description: 'Synthesize every integ test and compare it with its committed snapshot (offline, never deploys)',
   exec: 'bash scripts/integ-verify.sh',
@@ -158,6 +187,9 @@ project.addTask('integ:deploy', {
 project.addTask('example', {
   description: 'Build the library, synthesize examples/ into cdk.out and check it with cdk-nag and cfn-lint',
   steps: [
+    // Say what is missing before a minute of build, in one line (scripts/example.ts checks again).
+    // (projen runs steps in its own shell, dax: the test is bash's.)
+    { exec: 'bash -c \'command -v cfn-lint >/dev/null || { echo "npm run example: cfn-lint is not installed. Install it with: python3 -m pip install cfn-lint" >&2; exit 1; }\'' },
     { spawn: 'pre-compile' },
     { spawn: 'compile' },
     { exec: 'ts-node --project test/tsconfig.json scripts/example.ts' },
@@ -171,6 +203,11 @@ for (const target of ['js', 'python', 'java', 'go']) {
   packageAll.spawn(project.tasks.tryFind(`package:${target}`)!);
 }
 packageAll.spawn(project.tasks.tryFind('package:dotnet')!, { condition: 'command -v dotnet' });
+
+project.addTask('diagram', {
+  description: "Write the README's key-policy diagram (docs/key-policy.svg, .mmd) from the role model",
+  exec: 'ts-node --project test/tsconfig.json scripts/key-policy-diagram.ts',
+});
 
 project.addTask('bench', {
   description: 'Run every benchmark and print the tables (never fails on timing)',

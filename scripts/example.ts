@@ -3,12 +3,23 @@
  * cdk-nag pack and cfn-lint on each stack, prints one table and exits
  * non-zero on any finding.
  */
+import { spawnSync } from 'child_process';
 import { readFileSync, rmSync } from 'fs';
 import { Stack } from 'aws-cdk-lib';
 import { buildApp } from '../examples/app';
 import { cfnLint, describeFindings, Finding, nagFindings, unfixableReason } from '../test/support/compliance';
 
-const outdir = 'cdk.out';
+// cfn-lint is a Python tool: without it, one line that says how to get it, not a stack trace.
+const probe = spawnSync('cfn-lint', ['--version'], { encoding: 'utf-8' });
+if (probe.error || probe.status !== 0) {
+  console.error('npm run example: cfn-lint is not installed (or does not run). Install it with: python3 -m pip install cfn-lint');
+  process.exit(1);
+}
+
+// EXAMPLE_OUTDIR: scripts/cdk-latest.sh synthesizes with the newest aws-cdk-lib beside cdk.out.
+const outdir = process.env.EXAMPLE_OUTDIR ?? 'cdk.out';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+console.log(`aws-cdk-lib ${require('aws-cdk-lib/package.json').version}, cdk-nag ${require('cdk-nag/package.json').version}`);
 rmSync(outdir, { recursive: true, force: true });
 const app = buildApp(outdir);
 const assembly = app.synth();

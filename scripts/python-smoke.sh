@@ -4,7 +4,8 @@
 #   1. a fresh venv in .venv-smoke/ (gitignored),
 #   2. pip install dist/python/*.whl plus aws-cdk-lib, constructs (and cdk-nag when the
 #      wheel requires it) at the versions package.json develops against,
-#   3. run scripts/smoke/app.py with that python, CDK_OUTDIR in a temp dir.
+#   3. run scripts/smoke/app.py with that python, CDK_OUTDIR in a temp dir: it runs the README's
+#      short example translated to Python by jsii-rosetta (scripts/smoke/readme_example.py) and checks it.
 #
 # Fails loudly on any error; prints a timing line per step.
 #   PYTHON=python3.12 bash scripts/python-smoke.sh   # choose the interpreter (default python3)

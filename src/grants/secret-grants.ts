@@ -149,7 +149,13 @@ export class SecretGrants {
     key._grantThroughSecretsManager(grantee, actions, strictSecretPattern(grantContext(owner, secret, key, grantee)), owner);
   }
 
-  /** Allow reading a secret (and decrypting it through Secrets Manager only). */
+  /**
+   * Allow reading a secret (and decrypting it through Secrets Manager only).
+   * @param grantee the principal allowed to read.
+   * @param secret the secret, ours or imported.
+   * @param key the key that encrypts it (needed for an imported secret, whose key aws-cdk-lib does not know).
+   * @param options the version stages the grantee may read.
+   */
   public static read(grantee: iam.IGrantable, secret: secretsmanager.ISecret, key?: kms.IKey, options: SecretReadOptions = {}): iam.Grant {
     const ctx = grantContext('SecretGrants.read', secret, key, grantee);
     const stages = options.versionStages;
@@ -168,7 +174,12 @@ export class SecretGrants {
     return place(ctx, statements, 'read');
   }
 
-  /** Allow writing new values to a secret (encrypting through Secrets Manager only), without reading it. */
+  /**
+   * Allow writing new values to a secret (encrypting through Secrets Manager only), without reading it.
+   * @param grantee the principal allowed to put new values.
+   * @param secret the secret, ours or imported.
+   * @param key the key that encrypts it (needed for an imported secret).
+   */
   public static write(grantee: iam.IGrantable, secret: secretsmanager.ISecret, key?: kms.IKey): iam.Grant {
     const ctx = grantContext('SecretGrants.write', secret, key, grantee);
     const statements = [
@@ -178,7 +189,11 @@ export class SecretGrants {
     return place(ctx, statements, 'write');
   }
 
-  /** Allow starting a rotation of a secret, without reading it. */
+  /**
+   * Allow starting a rotation of a secret, without reading it.
+   * @param grantee the principal allowed to start a rotation.
+   * @param secret the secret, ours or imported.
+   */
   public static rotate(grantee: iam.IGrantable, secret: secretsmanager.ISecret): iam.Grant {
     const ctx = grantContext('SecretGrants.rotate', secret, undefined, grantee);
     const statements = [new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [ctx.secretResource] })];
@@ -202,6 +217,11 @@ export class SecretGrants {
    * Version or SingletonFunction of a function defined in this app; an
    * imported function is refused, and a container-image function too unless
    * its image has the extension (`extensionLayer: false`).
+   *
+   * @param fn the function that reads the secret at runtime.
+   * @param secret the secret, ours or imported.
+   * @param key the key that encrypts it (needed for an imported secret).
+   * @param options the cache TTL and size, the environment variable's name and the version stages.
    */
   public static readFromLambda(
     fn: lambda.IFunction, secret: secretsmanager.ISecret, key?: kms.IKey, options: LambdaSecretReaderOptions = {},

@@ -132,7 +132,10 @@ const OWNER = 'CustomerManagedKey';
  * });
  */
 export class CustomerManagedKey extends kms.Key {
-  /** Whether `x` is a `CustomerManagedKey`. */
+  /**
+   * Whether `x` is a `CustomerManagedKey`.
+   * @param x any value; true also for a key of another copy of this library.
+   */
   public static isCustomerManagedKey(x: any): x is CustomerManagedKey {
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[CMK_SYMBOL] === true;
   }
@@ -189,6 +192,11 @@ export class CustomerManagedKey extends kms.Key {
   private readonly namedStacks = new Set<Stack>();
   private readonly delegatedStacks = new Set<Stack>();
 
+  /**
+   * @param scope the construct the key belongs to.
+   * @param id the key's construct ID, unique within `scope`.
+   * @param props the key's roles (administrators, users, service users), usage and options.
+   */
   constructor(scope: Construct, id: string, props: CustomerManagedKeyProps = {}) {
     const keySpec = props.keySpec ?? kms.KeySpec.SYMMETRIC_DEFAULT;
     const keyUsage = props.keyUsage ?? kms.KeyUsage.ENCRYPT_DECRYPT;
@@ -280,6 +288,8 @@ export class CustomerManagedKey extends kms.Key {
    * service, plus an identity policy, so the key's stack never depends on the
    * grantee's; without `viaService`, the key's stack depends on the grantee's
    * (and it is an error if the grantee's stack already depends on the key's).
+   * @param grantee the principal allowed to use the key.
+   * @param options the operations, and optionally the service, encryption context or account that narrow the grant.
    */
   public grantUse(grantee: iam.IGrantable, options: KeyUseGrantOptions): iam.Grant {
     assertOperations(`${OWNER}.grantUse`, this.keyUsage, options.operations);
@@ -289,6 +299,8 @@ export class CustomerManagedKey extends kms.Key {
   /**
    * Allow a principal to generate data keys (`kms:GenerateDataKey`, no
    * plaintext `Encrypt`): the fast path of envelope encryption.
+   * @param grantee the principal allowed to generate data keys.
+   * @param options the service, encryption context or account that narrow the grant (none by default).
    */
   public grantGenerateDataKey(grantee: iam.IGrantable, options: KeyGrantOptions = {}): iam.Grant {
     return this.grantUse(grantee, { ...options, operations: [KeyOperation.GENERATE_DATA_KEY] });
@@ -298,6 +310,8 @@ export class CustomerManagedKey extends kms.Key {
    * Envelope encryption: allow exactly `kms:GenerateDataKey` (no plaintext
    * `Encrypt`, no `GenerateDataKey*` variants) and `kms:Decrypt`, each only
    * with the given encryption context.
+   * @param grantee the principal allowed to generate and decrypt data keys.
+   * @param options the encryption context every request must carry (required, not empty).
    */
   public grantEnvelopeEncryption(grantee: iam.IGrantable, options: EnvelopeEncryptionGrantOptions): iam.Grant {
     if (this.keyUsage !== kms.KeyUsage.ENCRYPT_DECRYPT) {
@@ -309,42 +323,66 @@ export class CustomerManagedKey extends kms.Key {
     return this.placeUsageGrant(grantee, ['kms:Decrypt', 'kms:GenerateDataKey'], options);
   }
 
-  /** Allow a principal to decrypt (kms.IKey). Use `grantUse` to narrow it. */
+  /**
+   * Allow a principal to decrypt (kms.IKey). Use `grantUse` to narrow it.
+   * @param grantee the principal allowed to decrypt.
+   */
   public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.DECRYPT] });
   }
 
-  /** Allow a principal to encrypt and generate data keys (kms.IKey). Use `grantUse` to narrow it. */
+  /**
+   * Allow a principal to encrypt and generate data keys (kms.IKey). Use `grantUse` to narrow it.
+   * @param grantee the principal allowed to encrypt.
+   */
   public grantEncrypt(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.ENCRYPT] });
   }
 
-  /** Allow a principal to encrypt and decrypt (kms.IKey). Use `grantUse` to narrow it. */
+  /**
+   * Allow a principal to encrypt and decrypt (kms.IKey). Use `grantUse` to narrow it.
+   * @param grantee the principal allowed to encrypt and decrypt.
+   */
   public grantEncryptDecrypt(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT] });
   }
 
-  /** Allow a principal to sign (kms.IKey, SIGN_VERIFY keys). */
+  /**
+   * Allow a principal to sign (kms.IKey, SIGN_VERIFY keys).
+   * @param grantee the principal allowed to sign.
+   */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.SIGN] });
   }
 
-  /** Allow a principal to verify (kms.IKey, SIGN_VERIFY keys). */
+  /**
+   * Allow a principal to verify (kms.IKey, SIGN_VERIFY keys).
+   * @param grantee the principal allowed to verify signatures.
+   */
   public grantVerify(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.VERIFY] });
   }
 
-  /** Allow a principal to sign and verify (kms.IKey, SIGN_VERIFY keys). */
+  /**
+   * Allow a principal to sign and verify (kms.IKey, SIGN_VERIFY keys).
+   * @param grantee the principal allowed to sign and verify.
+   */
   public grantSignVerify(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.SIGN, KeyOperation.VERIFY] });
   }
 
-  /** Allow a principal to generate MACs (kms.IKey, HMAC keys). */
+  /**
+   * Allow a principal to generate MACs (kms.IKey, HMAC keys).
+   * @param grantee the principal allowed to generate MACs.
+   */
   public grantGenerateMac(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.GENERATE_MAC] });
   }
 
-  /** Allow a principal to verify MACs (kms.IKey, HMAC keys). */
+  /**
+   * Allow a principal to verify MACs (kms.IKey, HMAC keys).
+   * @param grantee the principal allowed to verify MACs.
+   */
   public grantVerifyMac(grantee: iam.IGrantable): iam.Grant {
     return this.grantUse(grantee, { operations: [KeyOperation.VERIFY_MAC] });
   }
@@ -353,6 +391,7 @@ export class CustomerManagedKey extends kms.Key {
    * Make a principal an administrator: the administrative actions, and an
    * explicit Deny of every cryptographic action. It must be a named IAM
    * principal that is not already a user.
+   * @param grantee a named IAM principal (a role or user, not a service or `*`) that is not a user of the key.
    */
   public grantAdmin(grantee: iam.IGrantable): iam.Grant {
     return this.adminGrant(grantee, adminActions(this.multiRegion), `${OWNER}.grantAdmin`);
@@ -364,6 +403,8 @@ export class CustomerManagedKey extends kms.Key {
    * management actions are granted exactly as asked, in a statement of their
    * own, and make the grantee an administrator (denied every use): only
    * `grantAdmin` gives the whole administrator set. A mix of both is an error.
+   * @param grantee the principal the actions are granted to.
+   * @param actions KMS actions, in any case, wildcards allowed; all management or all usage actions, not both.
    */
   public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
     const label = `${OWNER}.grant`;
@@ -382,6 +423,8 @@ export class CustomerManagedKey extends kms.Key {
    * role model (no `kms:*`, no unbounded `Principal: "*"`, no principal that
    * both manages and uses the key) and merged when they differ only in
    * principals.
+   * @param statement the key-policy statement; refused with our error if it breaks the role model.
+   * @param _allowNoOp ignored (kms.IKey's signature): a statement is always added or refused.
    */
   public addToResourcePolicy(statement: iam.PolicyStatement, _allowNoOp?: boolean): iam.AddToResourcePolicyResult {
     this.builder.addStatement(statement, `${OWNER}.addToResourcePolicy`);

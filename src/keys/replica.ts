@@ -76,6 +76,11 @@ export class CustomerManagedKeyReplica extends Resource {
   private readonly keyUsage: kms.KeyUsage;
   private readonly roles: KeyRolesProps;
 
+  /**
+   * @param scope the construct the replica belongs to, in the replica's region.
+   * @param id the replica's construct ID, unique within `scope`.
+   * @param props the primary key (multi-Region) and the replica's options.
+   */
   constructor(scope: Construct, id: string, props: CustomerManagedKeyReplicaProps) {
     super(scope, id);
     const primary = props.primaryKey;
@@ -116,7 +121,11 @@ export class CustomerManagedKeyReplica extends Resource {
     });
   }
 
-  /** Allow a principal to use the replica, like `CustomerManagedKey.grantUse`; the grant lands in the replica's key policy. */
+  /**
+   * Allow a principal to use the replica, like `CustomerManagedKey.grantUse`; the grant lands in the replica's key policy.
+   * @param grantee the principal allowed to use the replica.
+   * @param options the operations, and optionally the service, encryption context or account that narrow the grant.
+   */
   public grantUse(grantee: iam.IGrantable, options: KeyUseGrantOptions): iam.Grant {
     assertOperations(`${OWNER}.grantUse`, this.keyUsage, options.operations);
     const conditions = grantConditions(this, OWNER, this.roles, grantee.grantPrincipal, options);

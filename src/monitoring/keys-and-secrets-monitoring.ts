@@ -274,6 +274,11 @@ export class KeysAndSecretsMonitoring extends Construct {
   /** Rule -> its literal name. */
   private readonly ruleNames = new Map<events.Rule, string>();
 
+  /**
+   * @param scope the construct the monitoring belongs to.
+   * @param id the monitoring's construct ID, unique within `scope`.
+   * @param props what to watch (`watchScope`, `keys`, `secrets`, `rotationFunctions`) and where alerts go.
+   */
   constructor(scope: Construct, id: string, props: KeysAndSecretsMonitoringProps = {}) {
     super(scope, id);
     const emails = props.emails ?? [];

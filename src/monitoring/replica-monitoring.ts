@@ -100,6 +100,11 @@ export class KeysAndSecretsReplicaMonitoring extends Construct {
   private readonly target: events.IRuleTarget;
   private readonly ruleNames = new Map<events.Rule, string>();
 
+  /**
+   * @param scope the construct the replica monitoring belongs to, in the replica's region.
+   * @param id the replica monitoring's construct ID, unique within `scope`.
+   * @param props the primary monitoring, and the replica keys and secrets to watch.
+   */
   constructor(scope: Construct, id: string, props: KeysAndSecretsReplicaMonitoringProps) {
     super(scope, id);
     const stack = Stack.of(this);

@@ -43,6 +43,10 @@ export class KeysAndSecretsChecks extends NagPack {
   public readonly name = 'KeysAndSecrets';
   private readonly rules: RuleDefinition[];
 
+  /**
+   * @param scope the scope the pack validates, as for every cdk-nag 3 pack (the whole app when omitted).
+   * @param props cdk-nag's pack options and `maxRotationDays`.
+   */
   constructor(scope?: IConstruct, props: KeysAndSecretsChecksProps = {}) {
     super(scope, props);
     this.packName = 'KeysAndSecrets';
@@ -70,6 +74,9 @@ export class KeysAndSecretsChecks extends NagPack {
     return this.rules.map(r => `KeysAndSecrets-${(r.rule as { name: string }).name}`);
   }
 
+  /**
+   * @param node the CloudFormation resource every rule of the pack is applied to.
+   */
   protected checkResource(node: CfnResource): void {
     for (const r of this.rules) {
       // The fix is part of the message: a finding must say how to resolve it.

@@ -81,6 +81,11 @@ export class KeysAndSecretsReport extends Construct {
   /** The last report written, for tests and tools. @internal */
   public _last?: { model: AppModel; map: AccessMap; cost: CostEstimate; json: unknown; markdown: string; svgError?: string; millis: number };
 
+  /**
+   * @param scope the app (the report reads every stack of it at synthesis).
+   * @param id the report's construct ID, unique within `scope`.
+   * @param props the cost assumptions, prices and output options.
+   */
   constructor(scope: Construct, id: string, props: KeysAndSecretsReportProps = {}) {
     super(scope, id);
     if (scope.node.scope !== undefined && !Stage.isStage(scope)) {

@@ -163,6 +163,8 @@ export class RotationFunction extends Construct implements iam.IGrantable {
    * The stack's shared function for these properties: created on first use,
    * reused by every later secret with the same engine, strategy, network
    * placement and password policy.
+   * @param scope any construct of the stack whose shared function is wanted.
+   * @param props the engine, strategy, network placement and password policy that identify the function.
    */
   public static shared(scope: Construct, props: RotationFunctionProps): RotationFunction {
     const stack = Stack.of(scope);
@@ -202,6 +204,11 @@ export class RotationFunction extends Construct implements iam.IGrantable {
   private readonly fixedEnvironmentBytes: number;
   private readonly policies = new Map<string, iam.CfnManagedPolicy>();
 
+  /**
+   * @param scope the construct the function belongs to.
+   * @param id the function's construct ID, unique within `scope`.
+   * @param props the engine, strategy, network placement and password policy.
+   */
   constructor(scope: Construct, id: string, props: RotationFunctionProps) {
     super(scope, id);
     this.engine = props.engine;
@@ -278,6 +285,9 @@ export class RotationFunction extends Construct implements iam.IGrantable {
    * that secret, and use its key only through Secrets Manager for it. For
    * alternating users, also read the master secret. Returns the managed
    * policy that holds the permissions, for the rotation schedule to depend on.
+   * @param secret the secret this function rotates.
+   * @param key the key that encrypts `secret`.
+   * @param masterSecret for alternating users, the secret of the user that creates the clone.
    */
   public addSecret(secret: secretsmanager.ISecret, key: kms.IKey, masterSecret?: secretsmanager.ISecret): IDependable {
     const inSameStack = this.rotated.filter(r => Stack.of(r.secret) === Stack.of(secret)).length;

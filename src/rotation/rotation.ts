@@ -122,27 +122,42 @@ export interface CustomRotationOptions extends RotationTimingOptions {
  * rotations, run by a shared `RotationFunction`, or your own function.
  */
 export class Rotation {
-  /** PostgreSQL, one user whose password changes in place. */
+  /**
+   * PostgreSQL, one user whose password changes in place.
+   * @param options the database, network placement, schedule and TLS settings.
+   */
   public static postgresSingleUser(options: DatabaseRotationOptions): Rotation {
     return new Rotation(options, [DatabaseEngine.POSTGRES], RotationStrategy.SINGLE_USER);
   }
 
-  /** PostgreSQL, two users taking turns; needs the credentials' `masterSecret`. */
+  /**
+   * PostgreSQL, two users taking turns; needs the credentials' `masterSecret`.
+   * @param options the database, network placement, schedule and TLS settings.
+   */
   public static postgresAlternatingUsers(options: DatabaseRotationOptions): Rotation {
     return new Rotation(options, [DatabaseEngine.POSTGRES], RotationStrategy.ALTERNATING_USERS);
   }
 
-  /** MySQL or MariaDB, one user whose password changes in place. */
+  /**
+   * MySQL or MariaDB, one user whose password changes in place.
+   * @param options the database, network placement, schedule and TLS settings.
+   */
   public static mysqlSingleUser(options: DatabaseRotationOptions): Rotation {
     return new Rotation(options, [DatabaseEngine.MYSQL, DatabaseEngine.MARIADB], RotationStrategy.SINGLE_USER);
   }
 
-  /** MySQL or MariaDB, two users taking turns; needs the credentials' `masterSecret`. */
+  /**
+   * MySQL or MariaDB, two users taking turns; needs the credentials' `masterSecret`.
+   * @param options the database, network placement, schedule and TLS settings.
+   */
   public static mysqlAlternatingUsers(options: DatabaseRotationOptions): Rotation {
     return new Rotation(options, [DatabaseEngine.MYSQL, DatabaseEngine.MARIADB], RotationStrategy.ALTERNATING_USERS);
   }
 
-  /** Your own rotation function. */
+  /**
+   * Your own rotation function.
+   * @param options your rotation function and the schedule.
+   */
   public static custom(options: CustomRotationOptions): Rotation {
     return new Rotation(options, [], undefined, options.function);
   }

@@ -9,7 +9,10 @@ const MAX_DAYS = 1000;
  * a Secrets Manager `rate(...)` / `cron(...)` expression.
  */
 export class RotationSchedule {
-  /** Rotate this long after the last rotation: between 4 hours and 1,000 days. */
+  /**
+   * Rotate this long after the last rotation: between 4 hours and 1,000 days.
+   * @param interval the time between rotations, 4 hours to 1,000 days.
+   */
   public static after(interval: Duration): RotationSchedule {
     if (interval.isUnresolved()) {
       throw propError('RotationSchedule.after', 'interval', 'is a token; the interval must be known at synth.', 'Pass a literal Duration: Duration.days(n) or Duration.hours(n).');
@@ -25,6 +28,7 @@ export class RotationSchedule {
   /**
    * A Secrets Manager schedule expression: `rate(N hours|days)` (4 hours to
    * 1,000 days) or `cron(...)` with six fields.
+   * @param expression a Secrets Manager schedule: `rate(...)` or `cron(...)`.
    */
   public static expression(expression: string): RotationSchedule {
     const rate = /^rate\((\d+) (hour|hours|day|days)\)$/.exec(expression);

@@ -24,6 +24,10 @@ export interface ManagedSecretProps {
    * The customer-managed key that encrypts the secret. Pass a key of its
    * own for a secret that must not share the stack's key.
    *
+   * Only a `CustomerManagedKey`: the secret's grants are written into the key's policy. Any
+   * other key (`kms.Key.fromKeyArn`, a `kms.Key`, an alias) is refused at synth with an error
+   * in every language; for such a key use `secretsmanager.Secret` and `SecretGrants`.
+   *
    * @default - the stack's default key, `CustomerManagedKey.forStack(this)`
    */
   readonly encryptionKey?: CustomerManagedKey;
@@ -121,6 +125,11 @@ export class ManagedSecret extends secretsmanager.Secret {
   private readonly crossAccountStatements = new Map<string, iam.PolicyStatement[]>();
   private rotationSchedule?: secretsmanager.CfnRotationSchedule;
 
+  /**
+   * @param scope the construct the secret belongs to.
+   * @param id the secret's construct ID, unique within `scope`.
+   * @param given the secret's key, value or credentials template, rotation and options.
+   */
   constructor(scope: Construct, id: string, given: ManagedSecretProps = {}) {
     const props = honourBaseProps(given);
     const passwordPolicy = validatePasswordPolicy(OWNER, props.passwordPolicy);
@@ -210,6 +219,8 @@ export class ManagedSecret extends secretsmanager.Secret {
    * Replicate the secret to another region, encrypted there with a
    * customer-managed key of that region (required: without it the replica
    * would use the AWS-managed key).
+   * @param region the region to replicate the secret to.
+   * @param encryptionKey a customer-managed key of that region (required: refused without it).
    */
   public addReplicaRegion(region: string, encryptionKey?: kms.IKeyRef): void {
     assertReplicaKey(region, encryptionKey as kms.IKey | undefined);
@@ -220,6 +231,7 @@ export class ManagedSecret extends secretsmanager.Secret {
    * Rotate the secret. Built-in strategies use the stack's shared
    * `RotationFunction` for their engine, strategy and network placement (or
    * the one given); a custom rotation uses your function.
+   * @param rotation the strategy, from `Rotation.postgresSingleUser(...)` and the other `Rotation` factories.
    */
   public addRotation(rotation: Rotation): void {
     if (this.rotationSchedule) {
@@ -389,17 +401,25 @@ export class ManagedSecret extends secretsmanager.Secret {
    * into a customer-managed policy of the grantee role, never the key policy
    * (no cross-stack cycle). A principal of another account gets the resource
    * and key policies here, and `crossAccountIdentityPolicy(account)`.
+   * @param grantee the principal allowed to read the secret.
+   * @param versionStages only these staging labels (for example `['AWSCURRENT']`); every version when omitted.
    */
   public grantRead(grantee: iam.IGrantable, versionStages?: string[]): iam.Grant {
     return SecretGrants.read(grantee, this, this.key, { versionStages });
   }
 
-  /** Allow writing new values (`PutSecretValue`), with `kms:GenerateDataKey`/`kms:Decrypt` scoped to this secret; no read. */
+  /**
+   * Allow writing new values (`PutSecretValue`), with `kms:GenerateDataKey`/`kms:Decrypt` scoped to this secret; no read.
+   * @param grantee the principal allowed to put new values (not to read them).
+   */
   public grantWrite(grantee: iam.IGrantable): iam.Grant {
     return SecretGrants.write(grantee, this, this.key);
   }
 
-  /** Allow starting a rotation (`RotateSecret`); no read. */
+  /**
+   * Allow starting a rotation (`RotateSecret`); no read.
+   * @param grantee the principal allowed to start a rotation (not to read the secret).
+   */
   public grantRotate(grantee: iam.IGrantable): iam.Grant {
     return SecretGrants.rotate(grantee, this);
   }
@@ -441,6 +461,7 @@ export class ManagedSecret extends secretsmanager.Secret {
    * The identity policy that another account must attach to its principal
    * for the cross-account grants made on this secret, or undefined when
    * none was made. Also a stack output, `CrossAccountPolicy<account>`.
+   * @param account the 12-digit ID of the other account.
    */
   public crossAccountIdentityPolicy(account: string): iam.PolicyDocument | undefined {
     const statements = this.crossAccountStatements.get(account);
