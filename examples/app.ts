@@ -12,7 +12,8 @@
  *   runtime through the AWS Parameters and Secrets Lambda Extension, cached
  *   for 5 minutes: a rotation reaches it without a redeploy; and monitoring
  *   of the key and the secret (CloudTrail events, rotation alarms, usage
- *   anomalies) on one KMS-encrypted SNS topic.
+ *   anomalies) on one KMS-encrypted SNS topic; and an ECS (Fargate) task
+ *   whose caching client reads the reporting user's credentials at runtime.
  *
  * `npm run example` synthesizes it into cdk.out (with the keys-and-secrets
  * report: access map, diagram and cost estimate), runs the four cdk-nag packs
@@ -22,6 +23,7 @@
 import { App, Aws, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -29,7 +31,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  CustomerManagedKey, DatabaseEngine, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport, ManagedDatabase, MasterUser,
+  CustomerManagedKey, DatabaseEngine, EcsSecretLocation, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport, ManagedDatabase, ManagedSecret, MasterUser,
   RotationSchedule, RotationStrategy,
 } from '../lib';
 
@@ -116,9 +118,10 @@ export class DataStack extends Stack {
     instance.connections.allowFrom(consumer.function, ec2.Port.tcp(DB_PORT), 'payments consumer');
     app.secret.addLambdaReader(consumer.function, { cacheTtl: Duration.minutes(5), versionStages: ['AWSCURRENT'], grantee: consumer.role });
 
-    // The ECS reader (secret.addEcsReader, issue-13-readers) is left out: the ARN it puts in the container's
-    // environment is flagged by AwsSolutions-ECS2 (any environment variable), which we cannot suppress here.
-    void reporting;
+    // The ECS reader: a Fargate task whose caching SDK client reads the reporting credentials at
+    // runtime (ARN and cache TTL in Docker labels, not in the environment: AwsSolutions-ECS2), so a
+    // rotation reaches a running task within the TTL, without a restart.
+    new PaymentsReportingTask(this, 'ReportingTask', { key }).addReader(reporting.secret);
 
     // Alerts for key deletion, key-policy changes, rotation failures and usage
     // spikes, on one encrypted topic (docs/monitoring.md has the runbooks).
@@ -266,6 +269,46 @@ class PaymentsConsumer extends Construct {
     (this.function.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: dlq.queueArn };
     this.function.node.addDependency(runtime);
     this.role = role;
+  }
+}
+
+/**
+ * A Fargate task definition (run by the platform's ECS service, outside this
+ * app) whose container reads a secret with a caching SDK client.
+ */
+class PaymentsReportingTask extends Construct {
+  public readonly container: ecs.ContainerDefinition;
+
+  constructor(scope: Construct, id: string, props: { key: CustomerManagedKey }) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const logGroupName = '/cdk-kms-secrets/example/payments-reporting';
+    props.key.grantUse(new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`), {
+      operations: [KeyOperation.ENCRYPT, KeyOperation.DECRYPT],
+      encryptionContext: { 'aws:logs:arn': `arn:${Aws.PARTITION}:logs:${stack.region}:${stack.account}:log-group:${logGroupName}` },
+    });
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName, encryptionKey: props.key, retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+    // The execution role (pulls the image, writes the logs) gets a managed policy, never an inline one.
+    const executionRole = new iam.Role(this, 'ExecutionRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    new iam.ManagedPolicy(this, 'LoggingAndNetworkPolicy', {
+      roles: [executionRole],
+      statements: [
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`arn:${Aws.PARTITION}:logs:${stack.region}:${stack.account}:log-group:${logGroupName}:log-stream:*`] }),
+      ],
+    });
+    const task = new ecs.FargateTaskDefinition(this, 'Task', { cpu: 256, memoryLimitMiB: 512, executionRole: executionRole.withoutPolicyUpdates() });
+    this.container = task.addContainer('Reporting', {
+      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24-slim'),
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'reporting' }),
+      readonlyRootFilesystem: true,
+      user: '1000',
+      essential: true,
+    });
+  }
+
+  /** Grants the task role read of `secret` and labels the container with its ARN and cache TTL. */
+  public addReader(secret: ManagedSecret): void {
+    secret.addEcsReader(this.container, { location: EcsSecretLocation.DOCKER_LABELS, cacheTtl: Duration.minutes(5), versionStages: ['AWSCURRENT'] });
   }
 }
 

@@ -333,6 +333,8 @@ export class ManagedDatabase extends Construct {
       database: { connections: this.database.connections },
       requireTls: this.props.requireTls,
       tlsCaFile: this.props.tlsCaFile,
+      // The provisioning function's logs, DLQ and environment on the users' key, as the rotation functions.
+      encryptionKey: this.encryptionKey,
     });
     // A cluster's instances must be up before the user can be created (an instance's endpoint
     // attribute already orders the user after it).

@@ -59,8 +59,18 @@ const num = (n: number) => Number.isInteger(n) ? INTEGER.format(n) : DECIMAL.for
 export function findReaders(model: AppModel, map: AccessMap, inputs: CostInputs): Reader[] {
   const out: Reader[] = [];
   for (const s of model.stacks) {
-    for (const [id, r] of Object.entries(s.template.Resources ?? {})) {
-      if (r.Type !== 'AWS::Lambda::Function') continue;
+    const resources = Object.entries(s.template.Resources ?? {});
+    // A function that serves a custom resource (DatabaseUser's provisioning function, say) reads at
+    // deploy time only: it is not a runtime reader.
+    const deployTimeOnly = new Set<string>();
+    for (const [, r] of resources) {
+      if (!(r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource')) continue;
+      const token = r.Properties?.ServiceToken;
+      const target = token?.['Fn::GetAtt']?.[0];
+      if (typeof target === 'string') deployTimeOnly.add(target);
+    }
+    for (const [id, r] of resources) {
+      if (r.Type !== 'AWS::Lambda::Function' || deployTimeOnly.has(id)) continue;
       const roleArn = resolveValue(s, r.Properties?.Role, model);
       const role = map.principals.find(p => p.arn === roleArn);
       if (!role) continue;

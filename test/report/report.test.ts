@@ -57,7 +57,7 @@ describe('the example app', () => {
     expect(secret.read.map((r: any) => r.principal)).toEqual(expect.arrayContaining([
       'PaymentsData/PaymentsConsumer/Role/Resource',
       'PaymentsData/RotationFunctionpostgresSingleUser13D57A81/Role/Resource',
-      'PaymentsData/DatabaseUserFunctionpostgresBB6AC6AD/Role/Resource',
+      'PaymentsData/DatabaseUserFunctionpostgresCC2F5A46/Role/Resource',
     ]));
     expect(key.ours).toBe(true);
     expect(key.lacks).toEqual([]);
@@ -122,21 +122,21 @@ describe('the example app', () => {
 
   test('cost figures equal the hand-computed values', () => {
     const c = last.cost;
-    // 2 keys × $1 (the payments key; the DatabaseUser provisioning function's own key) + 3 secrets × $0.40
+    // 1 key × $1 (the payments key: the rotation and provisioning functions use it too) + 3 secrets × $0.40
     // (the master, payments_app, reporting)
-    // rotation every 30 days: 3 rotations/month × 12 Secrets Manager calls = 36 calls → 36 / 10,000 × $0.05 = $0.00018
-    // the DatabaseUser function is counted as an uncached reader of the 3 secrets at 1 read/s (the report's model;
-    // it reads at deploy time only): 3 × 2,592,000 = 7,776,000 GetSecretValue → × $0.05 / 10,000 = $38.88
+    // rotation every 30 days: 3 rotations/month × 8 Secrets Manager calls = 24 calls → 24 / 10,000 × $0.05 = $0.00012
+    // the DatabaseUser provisioning function serves a custom resource: it reads at deploy time only, not counted
     // the consumer: 5 reserved environments × 2,592,000 s / 300 s = 43,200 GetSecretValue → $0.216
-    // KMS: 3 × 6 (rotation) + 7,776,000 + 43,200 (one Decrypt per read) = 7,819,218 → × $0.03 / 10,000 = $23.457654
+    // KMS: 3 × 3 (rotation) + 43,200 (one Decrypt per read) = 43,209 → × $0.03 / 10,000 = $0.129627
     // Lambda: 12 invocations → 12 / 1e6 × $0.20 = $0.0000024; 12 × 2 s × 0.25 GB = 6 GB-s × $0.0000166667 = $0.0001000002
     const lambda = 0.0000024 + 0.0001000002;
-    const expected = 2 + 1.2 + 0.00018 + 38.88 + 0.216 + 23.457654 + lambda;
+    const expected = 1 + 1.2 + 0.00012 + 0.216 + 0.129627 + lambda;
     expect(c.totalMonthOne).toBeCloseTo(expected, 9);
-    expect(c.kmsRequests).toBe(7_819_218);
-    expect(c.secretsManagerCalls).toBe(7_819_236);
-    // After the charged rotations: + 2 × $1 on each of the 2 keys.
-    expect(c.totalSteadyState).toBeCloseTo(expected + 4, 9);
+    expect(c.kmsRequests).toBe(43_209);
+    expect(c.secretsManagerCalls).toBe(43_224);
+    expect(c.waste.some(w => /DatabaseUser/.test(w))).toBe(false);
+    // After the charged rotations: + 2 × $1 on the one key.
+    expect(c.totalSteadyState).toBeCloseTo(expected + 2, 9);
     // Free tiers: 20,000 KMS requests ($0.06) and all the Lambda cost.
     expect(c.totalAfterFreeTier).toBeCloseTo(expected - 0.06 - lambda, 9);
     expect(c.waste.some(w => /rotates every 30 days; the required period is 90 days/.test(w))).toBe(true);
@@ -153,7 +153,7 @@ describe('the example app', () => {
 
   test('prices can be overridden', () => {
     const { last: l } = exampleApp({ prices: { kmsKeyPerMonth: 2, asOf: '2030-01-01' }, renderSvg: false });
-    expect(l.cost.totalMonthOne).toBeCloseTo(last.cost.totalMonthOne + 2, 9);
+    expect(l.cost.totalMonthOne).toBeCloseTo(last.cost.totalMonthOne + 1, 9); // one key, $1 more
     expect(l.markdown).toContain('Prices as of 2030-01-01');
   });
 });
@@ -173,10 +173,10 @@ test('the 150-secret benchmark stack: cost per secret against the hand-computed 
   const days = report._last!.map.secrets[0].rotationDays!;
   expect(report._last!.map.secrets.every(s => s.rotationDays === days)).toBe(true);
   // 2 keys (the shared one and the rotation function's) × $1 + 150 × $0.40 = $62
-  // rotations: 150 × 30 / days; each 12 Secrets Manager calls, 6 KMS requests, 4 invocations of 2 s at 0.25 GB.
+  // rotations: 150 × 30 / days; each 8 Secrets Manager calls, 3 KMS requests, 4 invocations of 2 s at 0.25 GB.
   const rotations = 150 * 30 / days;
   const expected = 2 + 150 * 0.4
-    + rotations * 12 / 10_000 * 0.05 + rotations * 6 / 10_000 * 0.03
+    + rotations * 8 / 10_000 * 0.05 + rotations * 3 / 10_000 * 0.03
     + rotations * 4 / 1e6 * 0.2 + rotations * 4 * 2 * 0.25 * 0.0000166667;
   expect(report._last!.map.keys).toHaveLength(2);
   expect(c.totalMonthOne).toBeCloseTo(expected, 9);

@@ -137,7 +137,7 @@ export const UNFIXABLE_FINDINGS = [
   {
     rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:[^:]+:\d+:log-group:(\/cdk-kms-secrets\/[^:*]+|RDSOSMetrics):log-stream:\*\]$/,
     resource: /\/LoggingAndNetworkPolicy\/Resource$/,
-    reason: 'The service (Lambda, VPC Flow Logs, RDS Enhanced Monitoring) names the log streams of the log group it writes; the group itself is named exactly.',
+    reason: 'The service (Lambda, ECS, VPC Flow Logs, RDS Enhanced Monitoring) names the log streams of the log group it writes; the group itself is named exactly.',
   },
 ];
 

@@ -104,7 +104,7 @@ export interface DatabaseUserProps {
    * environment. Functions given a key are shared by the users that give the
    * same key (it enters the sharing key only when given).
    *
-   * @default - a key created for the provisioning function
+   * @default - the stack's default key, `CustomerManagedKey.forStack(this)`
    */
   readonly encryptionKey?: CustomerManagedKey;
 

@@ -39,7 +39,7 @@ export interface DatabaseUserFunctionProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly requireTls?: boolean;
   readonly tlsCaFile?: string;
-  /** The key of the log group, DLQ and environment; a key of its own when absent. */
+  /** The key of the log group, DLQ and environment; the stack's default key when absent. */
   readonly encryptionKey?: CustomerManagedKey;
 }
 
@@ -109,9 +109,8 @@ export class DatabaseUserFunction extends Construct {
     super(scope, id);
     this.family = FAMILY[props.engine];
     this.requireTls = props.requireTls ?? true;
-    this.key = props.encryptionKey ?? new CustomerManagedKey(this, 'Key', {
-      description: `Encrypts the logs, dead-letter queue and environment of ${this.node.path}`,
-    });
+    // One key per stack unless asked: the stack's default key, as the rotation function.
+    this.key = props.encryptionKey ?? CustomerManagedKey.forStack(this);
     const timeout = Duration.seconds(60);
     // As the rotation function: statements and connections are bounded well inside the function's timeout.
     const statementTimeoutMs = Math.min(15_000, Math.floor((timeout.toMilliseconds() - 2_000) / 4));
