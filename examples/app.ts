@@ -31,7 +31,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  CustomerManagedKey, DatabaseEngine, EcsSecretLocation, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport, ManagedDatabase, ManagedSecret, MasterUser,
+  CustomerManagedKey, DatabaseEngine, EcsSecretLocation, KeyOperation, KeysAndSecretsMonitoring, KeysAndSecretsReport,
+  ManagedDatabase, ManagedSecret, MasterUser,
   RotationSchedule, RotationStrategy,
 } from '../lib';
 

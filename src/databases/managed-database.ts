@@ -207,6 +207,11 @@ export class ManagedDatabase extends Construct {
   private readonly users: ApplicationUser[] = [];
   private readonly proxies: rds.DatabaseProxy[] = [];
 
+  /**
+   * @param scope the scope of the construct.
+   * @param id the construct ID.
+   * @param props the database and its users: see the props' documentation.
+   */
   constructor(scope: Construct, id: string, props: ManagedDatabaseProps) {
     super(scope, id);
     this.props = props;
@@ -290,6 +295,9 @@ export class ManagedDatabase extends Construct {
    * database's host, port, dbname and engine), attached to the database,
    * created in the database at deploy time, and rotated. Its rotation
    * schedule depends on the database, the attachment and the user's creation.
+  *
+  * @param id the construct ID of the user's secret and resources.
+  * @param options the user name, privileges, strategy and rotation timing.
    */
   public addUser(id: string, options: ApplicationUserOptions): ApplicationUser {
     const strategy = options.strategy ?? RotationStrategy.SINGLE_USER;
@@ -358,6 +366,8 @@ export class ManagedDatabase extends Construct {
    * read it. Only single-user rotation works behind a proxy: the proxy keeps
    * one login per secret, and an alternating secret changes its user name.
    * Rotation and user creation still connect to the database directly.
+  *
+  * @param proxy the RDS Proxy in front of this database.
    */
   public useProxy(proxy: rds.DatabaseProxy): void {
     const alternating = this.users.find(u => u.strategy === RotationStrategy.ALTERNATING_USERS);

@@ -99,6 +99,10 @@ export class MasterUser {
    * A `ManagedSecret` on your key (no host: the attachment to the database
    * writes it), rotated by the library's single-user function once
    * `ManagedDatabase` attaches it.
+  *
+  * @param scope the scope of the master secret.
+  * @param id the construct ID of the master secret.
+  * @param props the engine, user name and key of the master secret.
    */
   public static libraryRotated(scope: Construct, id: string, props: LibraryRotatedMasterUserProps): MasterUser {
     const username = props.username ?? DEFAULT_USERNAMES[props.engine];
@@ -119,6 +123,8 @@ export class MasterUser {
    * `ManagedDatabase` switches the database to the RDS-managed secret, and a
    * database created with these credentials but never given to a
    * `ManagedDatabase` fails at synth.
+  *
+  * @param props the user name and the key RDS stores the master secret with.
    */
   public static rdsManaged(props: RdsManagedMasterUserProps): MasterUser {
     const engine = props.engine ?? DatabaseEngine.POSTGRES;

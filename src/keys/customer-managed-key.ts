@@ -446,6 +446,9 @@ export class CustomerManagedKey extends kms.Key {
    * An `rds.DatabaseInstance` or `rds.DatabaseCluster` whose
    * `storageEncryptionKey` (or `performanceInsightEncryptionKey`) is this key
    * gets this for `rds` without the call: the key finds them in the app.
+  *
+  * @param service the AWS service that encrypts its storage with this key (today `rds`).
+  * @param options who may make the service create its grants (needed on a strict key).
    */
   public allowStorageEncryptionBy(service: string, options: StorageEncryptionOptions = {}): void {
     const label = `${OWNER}.allowStorageEncryptionBy`;

@@ -157,6 +157,11 @@ export class DatabaseUser extends Construct {
   /** The privileges granted, in canonical form. */
   public readonly privileges: string[];
 
+  /**
+   * @param scope the scope of the construct.
+   * @param id the construct ID.
+   * @param props the user: see the props' documentation.
+   */
   constructor(scope: Construct, id: string, props: DatabaseUserProps) {
     super(scope, id);
     const family = props.engine === DatabaseEngine.POSTGRES ? 'postgres' : 'mysql';
