@@ -72,7 +72,8 @@ describe('DatabaseUser', () => {
     expect(fn.VpcConfig.SubnetIds).toEqual(['subnet-11111111', 'subnet-22222222']);
     expect(fn.ReservedConcurrentExecutions).toBeGreaterThan(0);
     expect(fn.DeadLetterConfig.TargetArn).toBeDefined();
-    expect(JSON.stringify(fn.KmsKeyArn)).toMatch(/DatabaseUserFunctionpostgres.*Key.*Arn/);
+    // No key given: the stack's default key (one key per stack), as the rotation functions.
+    expect(JSON.stringify(fn.KmsKeyArn)).toMatch(/CdkKmsSecretsDefaultKey.*Arn/);
     expect(fn.Environment.Variables.ROTATION_REQUIRE_TLS).toBe('true');
     const pinned = JSON.stringify(fn.Environment.Variables.DATABASE_USER_ENDPOINTS);
     expect(pinned).toContain('payments.cluster-abc.eu-west-1.rds.amazonaws.com:5432');
