@@ -26,7 +26,7 @@ import { mysqlEngine } from '../../../src/rotation/runtime/mysql';
 import { postgresEngine } from '../../../src/rotation/runtime/postgres';
 import { STEPS } from '../../../src/rotation/runtime/protocol';
 import { TAGS } from '../../../src/rotation/runtime/target';
-import { requireServices, ServiceEnv } from '../../support/services';
+import { mysqlVerifiedTls, requireServices, ServiceEnv } from '../../support/services';
 
 export type EngineName = 'postgres' | 'mysql';
 export const ENGINES: readonly EngineName[] = ['postgres', 'mysql'];
@@ -439,12 +439,12 @@ export class UserHarness {
 
   private async mysqlConnect(user: string, password: string, database?: string): Promise<Connection> {
     const conn = await createConnection({
-      host: this.host,
-      port: this.port,
+      // Over TLS, a socket that carries its IP host, so that Node checks the certificate against the IP
+      // (plain mysql2 checks "localhost" for an IP, and the servers' certificate names 127.0.0.1 only).
+      ...(this.tlsServer ? mysqlVerifiedTls(this.host, this.port, this.ca) : { host: this.host, port: this.port }),
       user,
       password,
       ...(database ? { database } : {}),
-      ssl: this.tlsServer ? { ca: this.ca, rejectUnauthorized: true, verifyIdentity: true } : undefined,
       connectTimeout: 10_000,
       charset: 'utf8mb4',
     });
