@@ -34,9 +34,9 @@ import {
   RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerRotationEvent } from 'aws-lambda';
-import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
+import { Connection, RowDataPacket } from 'mysql2/promise';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
-import { mysqlVerifiedTls, requireServices, ServiceEnv } from './services';
+import { mysqlConnect, pgConnect, requireServices, ServiceEnv, TestServer } from './services';
 import type { DbSecret, EngineAdapter } from '../../src/rotation/runtime/engine';
 import { createHandler, RotationHandler, SERVICE_NAME } from '../../src/rotation/runtime/lambda';
 import { mysqlEngine } from '../../src/rotation/runtime/mysql';
@@ -873,35 +873,15 @@ export class RotationHarness {
     }
   }
 
-  private async pgConnect(user: string, password: string, database: string): Promise<Client> {
-    const client = new Client({
-      host: this.host,
-      port: this.port,
-      user,
-      password,
-      database,
-      ssl: this.tlsServer ? { ca: this.ca, rejectUnauthorized: true } : false,
-      connectionTimeoutMillis: 10_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    return client;
+  private get server(): TestServer {
+    return { host: this.host, port: this.port, tls: this.tlsServer, ca: this.ca };
   }
 
-  private async mysqlConnect(user: string, password: string): Promise<Connection> {
-    const conn = await createConnection({
-      ...(this.tlsServer ? mysqlVerifiedTls(this.host, this.port, this.ca) : { host: this.host, port: this.port }),
-      user,
-      password,
-      connectTimeout: 10_000,
-      charset: 'utf8mb4',
-    });
-    conn.on('error', () => undefined);
-    return conn;
+  private pgConnect(user: string, password: string, database: string): Promise<Client> {
+    return pgConnect(this.server, user, password, database);
+  }
+
+  private mysqlConnect(user: string, password: string): Promise<Connection> {
+    return mysqlConnect(this.server, user, password);
   }
 }

@@ -9,6 +9,8 @@
  */
 
 import { connect, isIP, Socket } from 'net';
+import { Connection, createConnection } from 'mysql2/promise';
+import { Client } from 'pg';
 
 export interface DatabaseEnv {
   /** The IP address the servers listen on (127.0.0.1). */
@@ -154,4 +156,50 @@ export function mysqlVerifiedTls(host: string, tcpPort: number, ca: string | Buf
     },
     ssl: { ca, rejectUnauthorized: true, verifyIdentity: true },
   };
+}
+
+/** Where a test client connects: the server, whether it speaks TLS, and the CA its certificate is signed by. */
+export interface TestServer {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly ca: string;
+}
+
+/** A test's own PostgreSQL connection (verified TLS when the server has it); errors after connecting are ignored. */
+export async function pgConnect(server: TestServer, user: string, password: string, database: string): Promise<Client> {
+  const client = new Client({
+    host: server.host,
+    port: server.port,
+    user,
+    password,
+    database,
+    ssl: server.tls ? { ca: server.ca, rejectUnauthorized: true } : false,
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return client;
+}
+
+/**
+ * A test's own MySQL/MariaDB connection. Over TLS, a socket that carries its IP host
+ * (`mysqlVerifiedTls`), so that Node checks the certificate against the IP.
+ */
+export async function mysqlConnect(server: TestServer, user: string, password: string, database?: string): Promise<Connection> {
+  const conn = await createConnection({
+    ...(server.tls ? mysqlVerifiedTls(server.host, server.port, server.ca) : { host: server.host, port: server.port }),
+    user,
+    password,
+    ...(database ? { database } : {}),
+    connectTimeout: 10_000,
+    charset: 'utf8mb4',
+  });
+  conn.on('error', () => undefined);
+  return conn;
 }

@@ -16,7 +16,7 @@ import { readFileSync } from 'fs';
 import { createServer, Server } from 'net';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, SecretsManagerRotationEvent } from 'aws-lambda';
-import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
+import { Connection, RowDataPacket } from 'mysql2/promise';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { createUserHandler, CustomResourceResponse } from '../../../src/databases/user/runtime/lambda';
 import { mysqlAdmin } from '../../../src/databases/user/runtime/mysql-admin';
@@ -26,7 +26,7 @@ import { mysqlEngine } from '../../../src/rotation/runtime/mysql';
 import { postgresEngine } from '../../../src/rotation/runtime/postgres';
 import { STEPS } from '../../../src/rotation/runtime/protocol';
 import { TAGS } from '../../../src/rotation/runtime/target';
-import { mysqlVerifiedTls, requireServices, ServiceEnv } from '../../support/services';
+import { mysqlConnect, pgConnect, requireServices, ServiceEnv, TestServer } from '../../support/services';
 
 export type EngineName = 'postgres' | 'mysql';
 export const ENGINES: readonly EngineName[] = ['postgres', 'mysql'];
@@ -417,39 +417,16 @@ export class UserHarness {
     await this.asSuperuser("GRANT ALL PRIVILEGES ON *.* TO ?@'%' WITH GRANT OPTION", [this.masterUsername]);
   }
 
-  private async pgConnect(user: string, password: string, database: string): Promise<Client> {
-    const client = new Client({
-      host: this.host,
-      port: this.port,
-      user,
-      password,
-      database,
-      ssl: this.tlsServer ? { ca: this.ca, rejectUnauthorized: true } : false,
-      connectionTimeoutMillis: 10_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    return client;
+  private get server(): TestServer {
+    return { host: this.host, port: this.port, tls: this.tlsServer, ca: this.ca };
   }
 
-  private async mysqlConnect(user: string, password: string, database?: string): Promise<Connection> {
-    const conn = await createConnection({
-      // Over TLS, a socket that carries its IP host, so that Node checks the certificate against the IP
-      // (plain mysql2 checks "localhost" for an IP, and the servers' certificate names 127.0.0.1 only).
-      ...(this.tlsServer ? mysqlVerifiedTls(this.host, this.port, this.ca) : { host: this.host, port: this.port }),
-      user,
-      password,
-      ...(database ? { database } : {}),
-      connectTimeout: 10_000,
-      charset: 'utf8mb4',
-    });
-    conn.on('error', () => undefined);
-    return conn;
+  private pgConnect(user: string, password: string, database: string): Promise<Client> {
+    return pgConnect(this.server, user, password, database);
+  }
+
+  private mysqlConnect(user: string, password: string, database?: string): Promise<Connection> {
+    return mysqlConnect(this.server, user, password, database);
   }
 }
 
