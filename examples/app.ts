@@ -69,7 +69,8 @@ export class DataStack extends Stack {
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
     const key = props.key;
-    const vpc = new PaymentsNetwork(this, 'Network', { key }).vpc;
+    const network = new PaymentsNetwork(this, 'Network', { key });
+    const vpc = network.vpc;
 
     // The master user: a ManagedSecret on the key, attached to the instance and rotated by the library.
     const master = MasterUser.libraryRotated(this, 'PaymentsMaster', { engine: DatabaseEngine.POSTGRES, encryptionKey: key });
@@ -78,6 +79,8 @@ export class DataStack extends Stack {
       instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      // The database only answers: no egress (ManagedDatabase and the consumer open its ingress).
+      securityGroups: [new ec2.SecurityGroup(this, 'PaymentsDbSecurityGroup', { vpc, allowAllOutbound: false, description: 'Payments database: ingress from its functions only' })],
       port: DB_PORT,
       databaseName: 'payments',
       credentials: master.credentials,
@@ -101,6 +104,8 @@ export class DataStack extends Stack {
       masterUser: master,
       databaseName: 'payments',
       masterRotation: { schedule: RotationSchedule.after(Duration.days(30)), window: Duration.hours(4) },
+      // The rotation and user-creation functions reach Secrets Manager through the VPC's endpoint only.
+      secretsManagerEndpoint: network.secretsManagerEndpoint,
     });
     // Created in the database at deploy time, then rotated: one in place, one alternating with the master.
     const app = this.database.addUser('PaymentsApp', {
@@ -115,8 +120,8 @@ export class DataStack extends Stack {
     });
 
     // The Lambda reader: reads the current credentials at runtime, never from the template.
-    const consumer = new PaymentsConsumer(this, 'PaymentsConsumer', { vpc, key });
-    instance.connections.allowFrom(consumer.function, ec2.Port.tcp(DB_PORT), 'payments consumer');
+    const consumer = new PaymentsConsumer(this, 'PaymentsConsumer', { vpc, key, secretsManagerEndpoint: network.secretsManagerEndpoint });
+    consumer.function.connections.allowTo(instance, ec2.Port.tcp(DB_PORT), 'payments consumer');
     app.secret.addLambdaReader(consumer.function, { cacheTtl: Duration.minutes(5), versionStages: ['AWSCURRENT'], grantee: consumer.role });
 
     // The ECS reader: a Fargate task whose caching SDK client reads the reporting credentials at
@@ -142,11 +147,14 @@ const CIDR = '10.20.0.0/16';
 
 /**
  * A VPC with isolated subnets only (no internet route), flow logs to a
- * KMS-encrypted log group, its default security group closed, and a Secrets
- * Manager interface endpoint open to the VPC on 443.
+ * KMS-encrypted log group, its default security group closed, a Secrets
+ * Manager interface endpoint open to the VPC on 443, and an S3 gateway
+ * endpoint (the user-creation function answers CloudFormation at a
+ * pre-signed S3 URL).
  */
 class PaymentsNetwork extends Construct {
   public readonly vpc: ec2.Vpc;
+  public readonly secretsManagerEndpoint: ec2.InterfaceVpcEndpoint;
 
   constructor(scope: Construct, id: string, props: { key: CustomerManagedKey }) {
     super(scope, id);
@@ -177,9 +185,13 @@ class PaymentsNetwork extends Construct {
         all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs, iam.Role.fromRoleArn(this, 'FlowLogsRoleRef', flowLogsRole.roleArn, { mutable: false })) },
       },
     });
-    // The rotation, user-creation and reader functions reach Secrets Manager through this endpoint.
-    const endpoint = this.vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, open: false });
-    endpoint.connections.allowFrom(ec2.Peer.ipv4(CIDR), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    // The rotation, user-creation and reader functions reach Secrets Manager through this endpoint
+    // (each opens it to itself: ManagedDatabase's `secretsManagerEndpoint`).
+    // An endpoint only answers: its security group has no egress.
+    const endpointGroup = new ec2.SecurityGroup(this, 'SecretsManagerEndpointSecurityGroup', { vpc: this.vpc, allowAllOutbound: false, description: 'Secrets Manager endpoint: HTTPS from the functions that use it' });
+    this.secretsManagerEndpoint = this.vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, open: false, securityGroups: [endpointGroup] });
+    // No internet route: CloudFormation's S3 response URL (for the user-creation function) through S3's gateway endpoint.
+    this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
     // aws-cdk-lib's provider of the default-security-group custom resource repeats a dependency its GetAtt makes (cfn-lint W3005).
     const provider = stack.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
     const handler = provider?.node.tryFindChild('Handler') as CfnResource | undefined;
@@ -221,7 +233,7 @@ class PaymentsConsumer extends Construct {
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
 
-  constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; key: CustomerManagedKey }) {
+  constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; key: CustomerManagedKey; secretsManagerEndpoint: ec2.IInterfaceVpcEndpoint }) {
     super(scope, id);
     const stack = Stack.of(this);
     const logGroupName = '/cdk-kms-secrets/example/payments-consumer';
@@ -233,6 +245,11 @@ class PaymentsConsumer extends Construct {
     const dlq = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.key, enforceSSL: true });
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     props.key.grantUse(role, { operations: [KeyOperation.GENERATE_DATA_KEY, KeyOperation.DECRYPT], viaService: 'sqs' });
+    // Its environment is encrypted with the key, which Lambda uses with the role's credentials.
+    props.key.grantUse(role, { operations: [KeyOperation.DECRYPT], viaService: 'lambda' });
+    // No open egress: HTTPS to the Secrets Manager endpoint (the extension's reads), and the database port (added by the caller).
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Payments consumer: reaches Secrets Manager and the database' });
+    securityGroup.connections.allowTo(props.secretsManagerEndpoint, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
     const runtime = new iam.ManagedPolicy(this, 'LoggingAndNetworkPolicy', {
       roles: [role],
       statements: [
@@ -241,7 +258,7 @@ class PaymentsConsumer extends Construct {
         new iam.PolicyStatement({
           actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
           resources: ['*'],
-          conditions: { StringEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${stack.region}:${stack.account}:vpc/${props.vpc.vpcId}` } },
+          conditions: { ArnEquals: { 'ec2:Vpc': `arn:${Aws.PARTITION}:ec2:${stack.region}:${stack.account}:vpc/${props.vpc.vpcId}` } },
         }),
         new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [dlq.queueArn] }),
       ],
@@ -263,6 +280,8 @@ class PaymentsConsumer extends Construct {
       role: iam.Role.fromRoleArn(this, 'FunctionRole', role.roleArn, { mutable: false }),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [securityGroup],
+      environmentEncryption: props.key,
       reservedConcurrentExecutions: 5,
       logGroup,
       timeout: Duration.seconds(10),

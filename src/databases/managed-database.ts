@@ -73,6 +73,27 @@ export interface ManagedDatabaseProps {
   readonly requireTls?: boolean;
 
   /**
+   * The VPC's Secrets Manager interface endpoint: the rotation and
+   * user-provisioning functions reach Secrets Manager through it only (TCP
+   * 443 to the endpoint's security groups), instead of TCP 443 to any IPv4
+   * address. Pass it whenever the VPC has one: Secrets Manager has no
+   * AWS-managed prefix list, so without it no narrower rule exists.
+   *
+   * @default - HTTPS to any IPv4 address (the Secrets Manager API through a NAT gateway)
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+
+  /**
+   * Where the user-provisioning function may send its answer to
+   * CloudFormation (a pre-signed S3 URL): see
+   * `DatabaseUserProps.cloudFormationResponsePeer`. Its subnets need a route
+   * to S3 (a NAT gateway or an S3 gateway endpoint).
+   *
+   * @default ec2.Peer.anyIpv4()
+   */
+  readonly cloudFormationResponsePeer?: ec2.IPeer;
+
+  /**
    * A CA bundle file inside the functions to trust, besides the RDS CAs.
    *
    * @default - the RDS CAs and Node's trust store
@@ -343,6 +364,8 @@ export class ManagedDatabase extends Construct {
       tlsCaFile: this.props.tlsCaFile,
       // The provisioning function's logs, DLQ and environment on the users' key, as the rotation functions.
       encryptionKey: this.encryptionKey,
+      secretsManagerEndpoint: this.props.secretsManagerEndpoint,
+      cloudFormationResponsePeer: this.props.cloudFormationResponsePeer,
     });
     // A cluster's instances must be up before the user can be created (an instance's endpoint
     // attribute already orders the user after it).
@@ -412,6 +435,7 @@ export class ManagedDatabase extends Construct {
       requireTls: this.props.requireTls,
       tlsCaFile: this.props.tlsCaFile,
       encryptionKey: this.encryptionKey,
+      secretsManagerEndpoint: this.props.secretsManagerEndpoint,
     });
     const options = {
       rotationFunction,

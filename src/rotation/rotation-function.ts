@@ -40,7 +40,8 @@ export interface RotationFunctionProps {
    * The function's security groups.
    *
    * @default - one security group whose egress allows only TCP 443 to Secrets
-   * Manager (its interface endpoint when `createSecretsManagerEndpoint`) and,
+   * Manager (its interface endpoint when `secretsManagerEndpoint` or
+   * `createSecretsManagerEndpoint` is set, else any IPv4 address) and,
    * per rotated secret, the database's port (to its security group when the
    * rotation names the `database`, else to the VPC's CIDR)
    */
@@ -100,6 +101,22 @@ export interface RotationFunctionProps {
    * @default false
    */
   readonly createSecretsManagerEndpoint?: boolean;
+
+  /**
+   * The VPC's Secrets Manager interface endpoint, when it has one: the
+   * function's security group then reaches Secrets Manager through it only
+   * (TCP 443 to the endpoint's security groups, which are opened to the
+   * function), instead of TCP 443 to any IPv4 address. Secrets Manager has
+   * no AWS-managed prefix list, so without an endpoint no narrower rule
+   * exists. The endpoint must have private DNS enabled (the default), and an
+   * imported endpoint must be imported with its security groups. With your
+   * own `securityGroups`, no rule is added: allow TCP 443 to the endpoint
+   * yourself.
+   *
+   * @default - no endpoint: HTTPS to any IPv4 address (the Secrets Manager
+   * API through a NAT gateway), unless `createSecretsManagerEndpoint`
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
 
   /**
    * The key of the function's log group, dead-letter queue and environment.
@@ -264,6 +281,8 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       environment,
       createSecretsManagerEndpoint: props.createSecretsManagerEndpoint,
       endpointId: `${id}SecretsManagerEndpoint`,
+      secretsManagerEndpoint: props.secretsManagerEndpoint,
+      owner: 'RotationFunction',
     });
     this.logGroup = parts.logGroup;
     this.deadLetterQueue = parts.deadLetterQueue;
@@ -435,6 +454,8 @@ function placementHash(stack: Stack, props: RotationFunctionProps): string {
     requireTls: props.requireTls ?? true,
     tlsCaFile: props.tlsCaFile,
     endpoint: props.createSecretsManagerEndpoint ?? false,
+    // Only when given, so the functions without one keep their IDs.
+    ...(props.secretsManagerEndpoint ? { secretsManagerEndpoint: props.secretsManagerEndpoint.node.path } : {}),
     // Only when given, so the default keeps the function's ID.
     ...(props.encryptionKey ? { key: props.encryptionKey.node.path } : {}),
   });

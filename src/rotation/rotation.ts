@@ -58,6 +58,16 @@ export interface DatabaseRotationOptions extends RotationTimingOptions {
   readonly securityGroups?: ec2.ISecurityGroup[];
 
   /**
+   * The VPC's Secrets Manager interface endpoint: the shared function's
+   * security group reaches Secrets Manager through it only, instead of TCP
+   * 443 to any IPv4 address (see `RotationFunctionProps.secretsManagerEndpoint`).
+   * Not with `rotationFunction` (give the endpoint to that function).
+   *
+   * @default - HTTPS to any IPv4 address (the Secrets Manager API through a NAT gateway)
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+
+  /**
    * The database (an RDS instance, cluster or proxy, or any `IConnectable`):
    * its ingress rule is opened for the rotation function on the secret's port.
    *

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { KeyOperation } from '../keys/roles';
 
@@ -21,7 +22,8 @@ import { KeyOperation } from '../keys/roles';
  *   `sqs:SendMessage` to its queue are in one customer-managed policy; callers
  *   add their own policies for what the function does;
  * - a security group without open egress (HTTPS to Secrets Manager: its
- *   interface endpoint when asked, else any IPv4 address on 443);
+ *   interface endpoint when one is given or created, else any IPv4 address
+ *   on 443; callers add the database port);
  * - the function in the VPC, with reserved concurrency and its environment
  *   encrypted with the key.
  *
@@ -50,6 +52,21 @@ export interface SecuredFunctionOptions {
   readonly createSecretsManagerEndpoint?: boolean;
   /** The id of that endpoint in the VPC. */
   readonly endpointId?: string;
+  /**
+   * An existing Secrets Manager interface endpoint: the function's own
+   * security group reaches Secrets Manager through it only (checked by
+   * `checkSecretsManagerEndpoint`).
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  /** The owner and property named in errors about `secretsManagerEndpoint` (e.g. `RotationFunction`). */
+  readonly owner: string;
+  /**
+   * Other HTTPS destinations the function needs, which have no fixed
+   * addresses (the database-user function answers CloudFormation at a
+   * pre-signed S3 URL): an egress rule on 443 to this peer, with this
+   * description. Without it, the only HTTPS egress is to Secrets Manager.
+   */
+  readonly otherHttps?: { readonly peer: ec2.IPeer; readonly description: string };
 }
 
 export interface SecuredFunctionParts {
@@ -153,6 +170,10 @@ export function createSecuredFunction(scope: Construct, options: SecuredFunction
   (fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: deadLetterQueue.queueArn };
   fn.node.addDependency(runtimePolicy);
 
+  if (options.createSecretsManagerEndpoint && options.secretsManagerEndpoint) {
+    throw propError(options.owner, 'createSecretsManagerEndpoint', `and secretsManagerEndpoint are both set: the function would get a second Secrets Manager endpoint in ${options.vpc.node.path}.`,
+      'Pass only `secretsManagerEndpoint` (the existing endpoint) and leave `createSecretsManagerEndpoint` out.');
+  }
   if (options.createSecretsManagerEndpoint) {
     const endpoint = options.vpc.addInterfaceEndpoint(options.endpointId ?? `${scope.node.id}SecretsManagerEndpoint`, {
       service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -163,12 +184,57 @@ export function createSecuredFunction(scope: Construct, options: SecuredFunction
     // The function reaches Secrets Manager only through the endpoint: it may not run before it exists.
     fn.node.addDependency(endpoint);
     ownSecurityGroup?.addEgressRule(ownSecurityGroup, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
+  } else if (options.secretsManagerEndpoint) {
+    const endpoint = checkSecretsManagerEndpoint(options.owner, options.secretsManagerEndpoint, options.vpc);
+    fn.node.addDependency(endpoint);
+    // Egress from the function's group to the endpoint's groups, and ingress on those from the function's group.
+    ownSecurityGroup?.connections.allowTo(endpoint, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
   } else {
     // No endpoint: the Secrets Manager API's public addresses (through a NAT gateway), HTTPS only.
+    // Secrets Manager has no AWS-managed prefix list, so no narrower rule exists.
     ownSecurityGroup?.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API (HTTPS)');
   }
+  if (options.otherHttps) ownSecurityGroup?.addEgressRule(options.otherHttps.peer, ec2.Port.tcp(443), options.otherHttps.description);
 
   return { function: fn, role, logGroup, deadLetterQueue, connections, ownSecurityGroup };
+}
+
+/**
+ * Checks that `endpoint` can carry the function's Secrets Manager calls and
+ * returns it: it has a security group (the function's egress goes to it);
+ * when it is defined in this app, it is an interface endpoint of Secrets
+ * Manager in `vpc`, with private DNS (the SDK calls
+ * `secretsmanager.<region>.amazonaws.com`, which must resolve to the
+ * endpoint, not to public addresses the function may not reach).
+ */
+export function checkSecretsManagerEndpoint(owner: string, endpoint: ec2.IInterfaceVpcEndpoint, vpc: ec2.IVpc): ec2.IInterfaceVpcEndpoint {
+  const property = 'secretsManagerEndpoint';
+  const name = endpoint.node.path;
+  if (endpoint.connections.securityGroups.length === 0) {
+    throw propError(owner, property, `${name} has no security group: the function's egress to Secrets Manager would have nowhere to go.`,
+      'Import the endpoint with its security groups: `ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, id, { vpcEndpointId, port: 443, securityGroups })`.');
+  }
+  const cfn = endpoint.node.defaultChild;
+  if (cfn instanceof ec2.CfnVPCEndpoint) {
+    const stack = Stack.of(endpoint);
+    const service = JSON.stringify(stack.resolve(cfn.serviceName));
+    // `com.amazonaws.<region>.secretsmanager` (or `-fips`), the region often a token: the name's end is what counts.
+    if (!/\.secretsmanager(-fips)?"/.test(service)) {
+      throw propError(owner, property, `${name} is an endpoint of ${service}, not of Secrets Manager.`,
+        'Pass the VPC\'s Secrets Manager endpoint (`service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER`), or use `createSecretsManagerEndpoint: true`.');
+    }
+    if (cfn.vpcEndpointType !== undefined && cfn.vpcEndpointType !== 'Interface') {
+      throw propError(owner, property, `${name} is a ${cfn.vpcEndpointType} endpoint.`, 'Pass an interface endpoint of Secrets Manager (`vpc.addInterfaceEndpoint`).');
+    }
+    if (stack.resolve(cfn.privateDnsEnabled) === false) {
+      throw propError(owner, property, `${name} has private DNS turned off: the function calls secretsmanager.<region>.amazonaws.com, which would then resolve to public addresses its security group does not reach.`,
+        'Create the endpoint with `privateDnsEnabled: true` (the default of `addInterfaceEndpoint`).');
+    }
+    if (JSON.stringify(stack.resolve(cfn.vpcId)) !== JSON.stringify(Stack.of(vpc).resolve(vpc.vpcId))) {
+      throw propError(owner, property, `${name} is in another VPC than ${vpc.node.path}, where the function runs.`, 'Pass the Secrets Manager endpoint of the function\'s VPC.');
+    }
+  }
+  return endpoint;
 }
 
 /** The private subnets with egress, else the isolated ones. */

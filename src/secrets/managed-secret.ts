@@ -283,12 +283,17 @@ export class ManagedSecret extends secretsmanager.Secret {
       if (rotation.strategy === RotationStrategy.ALTERNATING_USERS && !credentials.masterSecret) {
         throw propError(`${OWNER}.credentials`, 'masterSecret', 'is required for alternating-users rotation: the function logs in as the master user to create and update the clone user.', 'Pass `masterSecret` (the secret of a user that can create users and change passwords).');
       }
+      if (options.rotationFunction && options.secretsManagerEndpoint) {
+        throw propError(`${OWNER}.rotation`, 'secretsManagerEndpoint', `is set together with rotationFunction ${options.rotationFunction.node.path}, whose network is already fixed.`,
+          'Pass `secretsManagerEndpoint` to that RotationFunction instead, or leave rotationFunction out.');
+      }
       const fn = options.rotationFunction ?? RotationFunction.shared(this, {
         engine: credentials.engine,
         strategy: rotation.strategy!,
         vpc: options.vpc,
         vpcSubnets: options.vpcSubnets,
         securityGroups: options.securityGroups,
+        secretsManagerEndpoint: options.secretsManagerEndpoint,
         passwordPolicy: this.passwordPolicy,
         requireTls: options.requireTls,
         tlsCaFile: options.tlsCaFile,

@@ -71,3 +71,27 @@ test('the database is a real rds.DatabaseInstance in a VPC the app creates', () 
   expect(data.node.findChild('PaymentsDb')).toBeInstanceOf(rds.DatabaseInstance);
   expect(Object.values(dataResources).filter(r => r.Type === 'AWS::EC2::VPC')).toHaveLength(1);
 });
+
+test('network: no security group of the example is open to the world, but the user-creation function\'s 443 for CloudFormation\'s S3 response URL (cfn-guard EC2_SECURITY_GROUP_EGRESS_OPEN_TO_WORLD)', () => {
+  const open = (rule: Record<string, unknown>) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0';
+  const findings: string[] = [];
+  for (const [id, r] of Object.entries(dataResources)) {
+    if (r.Type === 'AWS::EC2::SecurityGroup') {
+      for (const rule of (r.Properties.SecurityGroupEgress ?? []) as Array<Record<string, unknown>>) {
+        if (open(rule)) findings.push(`${id} ${rule.IpProtocol}:${rule.FromPort ?? '*'} ${rule.Description}`);
+      }
+    }
+    if (r.Type === 'AWS::EC2::SecurityGroupEgress' && open(r.Properties)) findings.push(`${JSON.stringify(r.Properties.GroupId)} ${r.Properties.FromPort}`);
+  }
+  expect(findings).toEqual([expect.stringMatching(/^DatabaseUserFunctionpostgres[0-9A-F]+SecurityGroup[0-9A-F]+ tcp:443 CloudFormation's pre-signed S3 response URL \(HTTPS\)$/)]);
+  // The rotation functions reach Secrets Manager through the VPC's endpoint.
+  const endpointGroups = Object.entries(dataResources).filter(([, r]) => r.Type === 'AWS::EC2::VPCEndpoint' && r.Properties.VpcEndpointType === 'Interface')
+    .flatMap(([, r]) => (r.Properties.SecurityGroupIds as unknown[]).map(g => JSON.stringify(g)));
+  const rotationGroups = Object.entries(dataResources).filter(([, r]) => r.Type === 'AWS::EC2::SecurityGroup' && /^Rotation function/.test(r.Properties.GroupDescription)).map(([id]) => id);
+  expect(rotationGroups).toHaveLength(2);
+  for (const g of rotationGroups) {
+    const https = Object.values(dataResources).filter(r => r.Type === 'AWS::EC2::SecurityGroupEgress' && r.Properties.FromPort === 443
+      && JSON.stringify(r.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [g, 'GroupId'] }));
+    expect(https.map(r => JSON.stringify(r.Properties.DestinationSecurityGroupId))).toEqual(endpointGroups);
+  }
+});

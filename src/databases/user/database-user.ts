@@ -100,6 +100,30 @@ export interface DatabaseUserProps {
   readonly tlsCaFile?: string;
 
   /**
+   * The VPC's Secrets Manager interface endpoint: the provisioning
+   * function's security group reaches Secrets Manager through it only (see
+   * `RotationFunctionProps.secretsManagerEndpoint`). Functions given an
+   * endpoint are shared by the users that give the same one.
+   *
+   * @default - HTTPS to any IPv4 address (the Secrets Manager API through a NAT gateway)
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+
+  /**
+   * Where the provisioning function may send its answer to CloudFormation:
+   * a pre-signed URL of CloudFormation's S3 bucket in the region, reached
+   * on TCP 443 through a NAT gateway or an S3 gateway endpoint. S3 has no
+   * fixed addresses in a template, so the default is any IPv4 address;
+   * pass the region's S3 managed prefix list
+   * (`ec2.Peer.prefixList('pl-...')`, `aws ec2 describe-managed-prefix-lists`)
+   * to narrow it. In subnets without a route to S3 the function cannot
+   * answer, and the deployment fails after the resource's 10-minute timeout.
+   *
+   * @default ec2.Peer.anyIpv4()
+   */
+  readonly cloudFormationResponsePeer?: ec2.IPeer;
+
+  /**
    * The key of the provisioning function's log group, dead-letter queue and
    * environment. Functions given a key are shared by the users that give the
    * same key (it enters the sharing key only when given).
@@ -207,6 +231,8 @@ export class DatabaseUser extends Construct {
       requireTls: props.requireTls,
       tlsCaFile: props.tlsCaFile,
       encryptionKey: props.encryptionKey,
+      secretsManagerEndpoint: props.secretsManagerEndpoint,
+      cloudFormationResponsePeer: props.cloudFormationResponsePeer,
     });
     const dependencies = fn.addUser(this, props.userSecret, props.masterSecret, props.endpoint, props.database);
 

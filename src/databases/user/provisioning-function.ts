@@ -41,6 +41,10 @@ export interface DatabaseUserFunctionProps {
   readonly tlsCaFile?: string;
   /** The key of the log group, DLQ and environment; the stack's default key when absent. */
   readonly encryptionKey?: CustomerManagedKey;
+  /** The VPC's Secrets Manager endpoint; HTTPS to any IPv4 address when absent. */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  /** Where CloudFormation's S3 response URL is reached; any IPv4 address when absent. */
+  readonly cloudFormationResponsePeer?: ec2.IPeer;
 }
 
 interface PinnedEndpoint {
@@ -83,6 +87,8 @@ export class DatabaseUserFunction extends Construct {
       tlsCaFile: props.tlsCaFile,
       // Only when given, so that the functions without one keep their ids.
       ...(props.encryptionKey ? { key: props.encryptionKey.node.path } : {}),
+      ...(props.secretsManagerEndpoint ? { secretsManagerEndpoint: props.secretsManagerEndpoint.node.path } : {}),
+      ...(props.cloudFormationResponsePeer ? { cloudFormationResponsePeer: props.cloudFormationResponsePeer.uniqueId } : {}),
     });
     const hash = createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
     const id = `DatabaseUserFunction${FAMILY[props.engine]}${hash}`;
@@ -139,6 +145,12 @@ export class DatabaseUserFunction extends Construct {
       // Lambda with back-off, which must stay well inside the resource's 10-minute ServiceTimeout.
       reservedConcurrentExecutions: 5,
       environment,
+      owner: 'DatabaseUser',
+      secretsManagerEndpoint: props.secretsManagerEndpoint,
+      otherHttps: {
+        peer: props.cloudFormationResponsePeer ?? ec2.Peer.anyIpv4(),
+        description: 'CloudFormation\'s pre-signed S3 response URL (HTTPS)',
+      },
     });
     this.function = parts.function;
     this.role = parts.role;
