@@ -148,7 +148,8 @@ const CIDR = '10.20.0.0/16';
 /**
  * A VPC with isolated subnets only (no internet route), flow logs to a
  * KMS-encrypted log group, its default security group closed, a Secrets
- * Manager interface endpoint open to the VPC on 443, and an S3 gateway
+ * Manager interface endpoint in a security group of its own (opened on 443
+ * to each function given it) with a policy for this account only, and an S3 gateway
  * endpoint (the user-creation function answers CloudFormation at a
  * pre-signed S3 URL).
  */
@@ -190,6 +191,13 @@ class PaymentsNetwork extends Construct {
     // An endpoint only answers: its security group has no egress.
     const endpointGroup = new ec2.SecurityGroup(this, 'SecretsManagerEndpointSecurityGroup', { vpc: this.vpc, allowAllOutbound: false, description: 'Secrets Manager endpoint: HTTPS from the functions that use it' });
     this.secretsManagerEndpoint = this.vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, open: false, securityGroups: [endpointGroup] });
+    // Calls through the endpoint only by this account's principals, on this account's secrets.
+    this.secretsManagerEndpoint.addToPolicy(new iam.PolicyStatement({
+      principals: [new iam.AnyPrincipal()],
+      actions: ['secretsmanager:*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:PrincipalAccount': stack.account, 'aws:ResourceAccount': stack.account } },
+    }));
     // No internet route: CloudFormation's S3 response URL (for the user-creation function) through S3's gateway endpoint.
     this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
     // aws-cdk-lib's provider of the default-security-group custom resource repeats a dependency its GetAtt makes (cfn-lint W3005).

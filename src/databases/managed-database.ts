@@ -11,6 +11,7 @@ import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { Rotation, RotationStrategy, RotationTimingOptions } from '../rotation/rotation';
 import { RotationFunction } from '../rotation/rotation-function';
 import { RotationSchedule } from '../rotation/schedule';
+import { checkSecretsManagerEndpoint } from '../rotation/secured-function';
 import { ManagedSecret } from '../secrets/managed-secret';
 import { DatabaseEngine, DEFAULT_PORTS, PasswordPolicy } from '../secrets/types';
 
@@ -244,6 +245,8 @@ export class ManagedDatabase extends Construct {
     this.database = db;
     this.attachmentTarget = db;
     this.vpc = db.vpc!;
+    // Checked here first, so that an error names this construct's property (the functions check it again).
+    if (props.secretsManagerEndpoint) checkSecretsManagerEndpoint(OWNER, props.secretsManagerEndpoint, this.vpc);
     const engineType = db.engine?.engineType;
     const engine = engineType !== undefined ? ENGINE_TYPES[engineType] : undefined;
     if (engine === undefined) {

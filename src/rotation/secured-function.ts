@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -187,14 +187,22 @@ export function createSecuredFunction(scope: Construct, options: SecuredFunction
   } else if (options.secretsManagerEndpoint) {
     const endpoint = checkSecretsManagerEndpoint(options.owner, options.secretsManagerEndpoint, options.vpc);
     fn.node.addDependency(endpoint);
-    // Egress from the function's group to the endpoint's groups, and ingress on those from the function's group.
-    ownSecurityGroup?.connections.allowTo(endpoint, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
+    // Egress from the function's groups (its own, or the caller's) to the endpoint's groups, and
+    // ingress on those from the function's groups: the same as the database's port.
+    connections.allowTo(endpoint, ec2.Port.tcp(443), 'Secrets Manager, through its interface endpoint');
+    for (const group of endpoint.connections.securityGroups.filter(g => !(g instanceof ec2.SecurityGroup))) {
+      // An imported group gets the ingress rule only when imported mutable (the default): say so.
+      Annotations.of(fn).addWarningV2('cdk-kms-secrets:importedEndpointSecurityGroup',
+        `${options.owner}.secretsManagerEndpoint: the endpoint's security group ${group.node.path} is imported; if it was imported with \`mutable: false\`, no ingress rule is added to it: allow TCP 443 from ${fn.node.path}'s security group on it yourself.`);
+    }
   } else {
     // No endpoint: the Secrets Manager API's public addresses (through a NAT gateway), HTTPS only.
     // Secrets Manager has no AWS-managed prefix list, so no narrower rule exists.
     ownSecurityGroup?.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API (HTTPS)');
   }
-  if (options.otherHttps) ownSecurityGroup?.addEgressRule(options.otherHttps.peer, ec2.Port.tcp(443), options.otherHttps.description);
+  if (options.otherHttps) {
+    for (const group of securityGroups) group.addEgressRule(options.otherHttps.peer, ec2.Port.tcp(443), options.otherHttps.description);
+  }
 
   return { function: fn, role, logGroup, deadLetterQueue, connections, ownSecurityGroup };
 }
@@ -203,9 +211,11 @@ export function createSecuredFunction(scope: Construct, options: SecuredFunction
  * Checks that `endpoint` can carry the function's Secrets Manager calls and
  * returns it: it has a security group (the function's egress goes to it);
  * when it is defined in this app, it is an interface endpoint of Secrets
- * Manager in `vpc`, with private DNS (the SDK calls
- * `secretsmanager.<region>.amazonaws.com`, which must resolve to the
- * endpoint, not to public addresses the function may not reach).
+ * Manager (not its FIPS endpoint, which the SDK would not call) in `vpc`,
+ * with private DNS (the SDK calls `secretsmanager.<region>.amazonaws.com`,
+ * which must resolve to the endpoint, not to public addresses the function
+ * may not reach). An imported endpoint can only be checked for its security
+ * groups.
  */
 export function checkSecretsManagerEndpoint(owner: string, endpoint: ec2.IInterfaceVpcEndpoint, vpc: ec2.IVpc): ec2.IInterfaceVpcEndpoint {
   const property = 'secretsManagerEndpoint';
@@ -215,26 +225,61 @@ export function checkSecretsManagerEndpoint(owner: string, endpoint: ec2.IInterf
       'Import the endpoint with its security groups: `ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, id, { vpcEndpointId, port: 443, securityGroups })`.');
   }
   const cfn = endpoint.node.defaultChild;
-  if (cfn instanceof ec2.CfnVPCEndpoint) {
-    const stack = Stack.of(endpoint);
-    const service = JSON.stringify(stack.resolve(cfn.serviceName));
-    // `com.amazonaws.<region>.secretsmanager` (or `-fips`), the region often a token: the name's end is what counts.
-    if (!/\.secretsmanager(-fips)?"/.test(service)) {
-      throw propError(owner, property, `${name} is an endpoint of ${service}, not of Secrets Manager.`,
-        'Pass the VPC\'s Secrets Manager endpoint (`service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER`), or use `createSecretsManagerEndpoint: true`.');
-    }
-    if (cfn.vpcEndpointType !== undefined && cfn.vpcEndpointType !== 'Interface') {
-      throw propError(owner, property, `${name} is a ${cfn.vpcEndpointType} endpoint.`, 'Pass an interface endpoint of Secrets Manager (`vpc.addInterfaceEndpoint`).');
-    }
-    if (stack.resolve(cfn.privateDnsEnabled) === false) {
-      throw propError(owner, property, `${name} has private DNS turned off: the function calls secretsmanager.<region>.amazonaws.com, which would then resolve to public addresses its security group does not reach.`,
-        'Create the endpoint with `privateDnsEnabled: true` (the default of `addInterfaceEndpoint`).');
-    }
-    if (JSON.stringify(stack.resolve(cfn.vpcId)) !== JSON.stringify(Stack.of(vpc).resolve(vpc.vpcId))) {
-      throw propError(owner, property, `${name} is in another VPC than ${vpc.node.path}, where the function runs.`, 'Pass the Secrets Manager endpoint of the function\'s VPC.');
-    }
+  if (!(cfn instanceof ec2.CfnVPCEndpoint)) return endpoint;
+  const stack = Stack.of(endpoint);
+  const service = cfn.serviceName ? serviceName(stack, cfn.serviceName) : '(no service name)';
+  if (/\.secretsmanager-fips$/.test(service)) {
+    throw propError(owner, property, `${name} is Secrets Manager's FIPS endpoint (${service}); the functions call secretsmanager.<region>.amazonaws.com, which its private DNS does not answer.`,
+      'Pass the VPC\'s standard Secrets Manager endpoint (`ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER`).');
+  }
+  if (!/^(cn\.)?com\.amazonaws\.[^.]+\.secretsmanager$/.test(service)) {
+    throw propError(owner, property, `${name} is an endpoint of ${service}, not of Secrets Manager.`,
+      'Pass the VPC\'s Secrets Manager endpoint (`service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER`), or use `createSecretsManagerEndpoint: true`.');
+  }
+  if (cfn.vpcEndpointType !== undefined && cfn.vpcEndpointType !== 'Interface') {
+    throw propError(owner, property, `${name} is a ${cfn.vpcEndpointType} endpoint.`, 'Pass an interface endpoint of Secrets Manager (`vpc.addInterfaceEndpoint`).');
+  }
+  if (stack.resolve(cfn.privateDnsEnabled) === false) {
+    throw propError(owner, property, `${name} has private DNS turned off: the function calls secretsmanager.<region>.amazonaws.com, which would then resolve to public addresses its security group does not reach.`,
+      'Create the endpoint with `privateDnsEnabled: true` (the default of `addInterfaceEndpoint`).');
+  }
+  const sameVpc = sameValue(stack, cfn.vpcId, Stack.of(vpc), vpc.vpcId);
+  if (sameVpc === false) {
+    throw propError(owner, property, `${name} is in another VPC than ${vpc.node.path}, where the function runs.`, 'Pass the Secrets Manager endpoint of the function\'s VPC.');
+  }
+  if (sameVpc === undefined) {
+    Annotations.of(endpoint).addWarningV2('cdk-kms-secrets:endpointVpcUnknown',
+      `secretsManagerEndpoint: ${name} cannot be shown to be in ${vpc.node.path} (their VPC ids are different expressions); the function reaches Secrets Manager only if it is.`);
   }
   return endpoint;
+}
+
+/** An endpoint's service name with its tokens (the region) as `*`: `com.amazonaws.*.secretsmanager`. */
+function serviceName(stack: Stack, value: string): string {
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const join = (v as Record<string, unknown> | undefined)?.['Fn::Join'] as [string, unknown[]] | undefined;
+    if (Array.isArray(join)) return join[1].map(flatten).join(join[0]);
+    return '*';
+  };
+  return flatten(stack.resolve(value));
+}
+
+/**
+ * Whether two VPC ids name the same VPC: `true` when they are the same
+ * expression (the endpoint was made on that VPC) or equal literals, or
+ * `{ Ref }`s of one resource of one stack; `false` when they are different
+ * literals, or `{ Ref }`s of different resources (or of different stacks);
+ * `undefined` when it cannot be told (imports, parameters).
+ */
+function sameValue(stackA: Stack, a: string, stackB: Stack, b: string): boolean | undefined {
+  if (a === b) return true;
+  const ra = stackA.resolve(a);
+  const rb = stackB.resolve(b);
+  if (!Token.isUnresolved(a) && !Token.isUnresolved(b)) return ra === rb;
+  const isRef = (r: unknown) => typeof r === 'object' && r !== null && Object.keys(r).length === 1 && typeof (r as { Ref?: unknown }).Ref === 'string';
+  if (isRef(ra) && isRef(rb)) return stackA === stackB && JSON.stringify(ra) === JSON.stringify(rb);
+  return undefined;
 }
 
 /** The private subnets with egress, else the isolated ones. */

@@ -17,6 +17,7 @@ import { databaseEngineOf, engineTypeOf } from '../rotation/engine-types';
 import { Rotation, RotationStrategy } from '../rotation/rotation';
 import { RotationFunction, validatePasswordPolicy } from '../rotation/rotation-function';
 import { RotationSchedule } from '../rotation/schedule';
+import { checkSecretsManagerEndpoint } from '../rotation/secured-function';
 
 /** Properties of a `ManagedSecret`. */
 export interface ManagedSecretProps {
@@ -287,6 +288,8 @@ export class ManagedSecret extends secretsmanager.Secret {
         throw propError(`${OWNER}.rotation`, 'secretsManagerEndpoint', `is set together with rotationFunction ${options.rotationFunction.node.path}, whose network is already fixed.`,
           'Pass `secretsManagerEndpoint` to that RotationFunction instead, or leave rotationFunction out.');
       }
+      // Checked here first, so that an error names the option the user set.
+      if (options.secretsManagerEndpoint) checkSecretsManagerEndpoint(`${OWNER}.rotation`, options.secretsManagerEndpoint, options.vpc);
       const fn = options.rotationFunction ?? RotationFunction.shared(this, {
         engine: credentials.engine,
         strategy: rotation.strategy!,

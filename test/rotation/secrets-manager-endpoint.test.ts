@@ -6,7 +6,7 @@
  * the calls is refused at synth time.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import {
@@ -103,6 +103,43 @@ describe('a rotation function given the VPC\'s Secrets Manager endpoint', () => 
     expect(egress.filter(openToWorld)).toEqual([]);
     expect(egress).toEqual(expect.arrayContaining([expect.objectContaining({ DestinationSecurityGroupId: 'sg-0endpoint', FromPort: 443 })]));
   });
+
+  test('with the caller\'s own security groups, the rules go on them (egress) and on the endpoint (ingress)', () => {
+    const { stack, vpc, endpoint, endpointGroup } = world();
+    const mine = new ec2.SecurityGroup(stack, 'Mine', { vpc, allowAllOutbound: false });
+    new RotationFunction(stack, 'Fn', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc, securityGroups: [mine], secretsManagerEndpoint: endpoint });
+    const mineId = stack.getLogicalId(mine.node.defaultChild as ec2.CfnSecurityGroup);
+    const endpointGroupId = { 'Fn::GetAtt': [stack.getLogicalId(endpointGroup.node.defaultChild as ec2.CfnSecurityGroup), 'GroupId'] };
+    expect(egressOf(stack, mineId)).toEqual([expect.objectContaining({ DestinationSecurityGroupId: endpointGroupId, FromPort: 443 })]);
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: endpointGroupId, SourceSecurityGroupId: { 'Fn::GetAtt': [mineId, 'GroupId'] }, FromPort: 443 });
+  });
+
+  test('an imported endpoint security group: a warning that an immutable import gets no ingress rule', () => {
+    const { stack, vpc } = world();
+    const imported = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'Imported', {
+      vpcEndpointId: 'vpce-0123', port: 443, securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'Closed', 'sg-0closed', { mutable: false })],
+    });
+    new RotationFunction(stack, 'Fn', { engine: DatabaseEngine.POSTGRES, strategy: RotationStrategy.SINGLE_USER, vpc, secretsManagerEndpoint: imported });
+    Annotations.fromStack(stack).hasWarning('/Net/Fn/Function', Match.stringLikeRegexp('Net/Closed is imported; if it was imported with `mutable: false`, no ingress rule is added'));
+  });
+});
+
+test('DatabaseUser: an explicit ec2.Peer.anyIpv4() as response peer is the default (one shared function, not two)', () => {
+  const { stack, vpc, database } = world();
+  const master = new ManagedSecret(stack, 'Master', { credentials: { ...postgres, username: 'postgres' } });
+  const user = (id: string, peer?: ec2.IPeer) => new DatabaseUser(stack, id, {
+    engine: DatabaseEngine.POSTGRES,
+    masterSecret: master,
+    userSecret: new ManagedSecret(stack, `${id}Secret`, { credentials: { ...postgres, username: id.toLowerCase() } }),
+    endpoint: new rds.Endpoint('db.example.internal', 5432),
+    databaseName: 'payments',
+    vpc,
+    database,
+    cloudFormationResponsePeer: peer,
+  });
+  user('A');
+  user('B', ec2.Peer.anyIpv4());
+  Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
 });
 
 test('an endpoint in a network stack and the function in another: the rules live in the function\'s stack, no dependency cycle', () => {
@@ -144,6 +181,33 @@ describe('an endpoint that cannot carry the calls is refused at synth time, nami
     expect(() => rotation(stack, other, endpoint)).toThrow(/secretsManagerEndpoint: Net\/Vpc\/SecretsManager is in another VPC than Net\/Other/);
   });
 
+  test('Secrets Manager\'s FIPS endpoint (the SDK calls the standard name, which its private DNS does not answer)', () => {
+    const { stack, vpc } = world();
+    const fips = vpc.addInterfaceEndpoint('Fips', { service: new ec2.InterfaceVpcEndpointAwsService('secretsmanager-fips') });
+    expect(() => rotation(stack, vpc, fips)).toThrow(/secretsManagerEndpoint: Net\/Vpc\/Fips is Secrets Manager's FIPS endpoint .*Fix: Pass the VPC's standard Secrets Manager endpoint/);
+  });
+
+  test('a service name that only contains `.secretsmanager` is not Secrets Manager', () => {
+    const { stack, vpc } = world();
+    const lookalike = vpc.addInterfaceEndpoint('Lookalike', { service: new ec2.InterfaceVpcEndpointService('com.amazonaws.vpce.eu-west-1.vpce-svc-0.secretsmanager.evil', 443), privateDnsEnabled: true });
+    expect(() => rotation(stack, vpc, lookalike)).toThrow(/is an endpoint of com\.amazonaws\.vpce\.eu-west-1\.vpce-svc-0\.secretsmanager\.evil, not of Secrets Manager/);
+  });
+
+  test('an endpoint of a VPC with the same construct id in another stack (two environments of one app)', () => {
+    const { stack, endpoint } = world();
+    const prod = new Stack(stack.node.scope as App, 'Prod', { env: TEST_STACK_ENV });
+    const prodVpc = new ec2.Vpc(prod, 'Vpc', { ipAddresses: ec2.IpAddresses.cidr('10.9.0.0/16'), maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    expect(JSON.stringify(prod.resolve(prodVpc.vpcId))).toBe(JSON.stringify(stack.resolve((endpoint.node.defaultChild as ec2.CfnVPCEndpoint).vpcId)));
+    expect(() => rotation(prod, prodVpc, endpoint)).toThrow(/secretsManagerEndpoint: Net\/Vpc\/SecretsManager is in another VPC than Prod\/Vpc/);
+  });
+
+  test('an imported VPC id that cannot be compared with the endpoint\'s: a warning, not an error', () => {
+    const { stack, endpoint } = world();
+    const imported = ec2.Vpc.fromVpcAttributes(stack, 'ImportedVpc', { vpcId: 'vpc-0abc', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-1'] });
+    rotation(stack, imported, endpoint);
+    Annotations.fromStack(stack).hasWarning('/Net/Vpc/SecretsManager', Match.stringLikeRegexp('cannot be shown to be in Net/ImportedVpc'));
+  });
+
   test('an imported endpoint without security groups', () => {
     const { stack, vpc } = world();
     const bare = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'Bare', { vpcEndpointId: 'vpce-0bare', port: 443 });
@@ -154,6 +218,23 @@ describe('an endpoint that cannot carry the calls is refused at synth time, nami
     const { stack, vpc, endpoint } = world();
     expect(() => rotation(stack, vpc, endpoint, { createSecretsManagerEndpoint: true }))
       .toThrow(/^\[cdk-kms-secrets\] RotationFunction\.createSecretsManagerEndpoint: and secretsManagerEndpoint are both set.*Fix: Pass only `secretsManagerEndpoint`/);
+  });
+
+  test('errors name the option the user set: ManagedSecret.rotation and ManagedDatabase', () => {
+    const { stack, vpc, database } = world();
+    const kmsEndpoint = vpc.addInterfaceEndpoint('Kms', { service: ec2.InterfaceVpcEndpointAwsService.KMS });
+    expect(() => new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc, database, secretsManagerEndpoint: kmsEndpoint }) }))
+      .toThrow(/^\[cdk-kms-secrets\] ManagedSecret\.rotation\.secretsManagerEndpoint: /);
+    const master = MasterUser.libraryRotated(stack, 'Master', { engine: DatabaseEngine.POSTGRES });
+    const instance = new rds.DatabaseInstance(stack, 'Instance', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      credentials: master.credentials,
+      storageEncryptionKey: CustomerManagedKey.forStack(stack),
+    });
+    expect(() => new ManagedDatabase(stack, 'Payments', { instance, masterUser: master, databaseName: 'payments', secretsManagerEndpoint: kmsEndpoint }))
+      .toThrow(/^\[cdk-kms-secrets\] ManagedDatabase\.secretsManagerEndpoint: /);
   });
 
   test('an endpoint given to a rotation that names its own function', () => {

@@ -88,7 +88,9 @@ export class DatabaseUserFunction extends Construct {
       // Only when given, so that the functions without one keep their ids.
       ...(props.encryptionKey ? { key: props.encryptionKey.node.path } : {}),
       ...(props.secretsManagerEndpoint ? { secretsManagerEndpoint: props.secretsManagerEndpoint.node.path } : {}),
-      ...(props.cloudFormationResponsePeer ? { cloudFormationResponsePeer: props.cloudFormationResponsePeer.uniqueId } : {}),
+      // Only when it is not the default, which an explicit `ec2.Peer.anyIpv4()` also is.
+      ...(props.cloudFormationResponsePeer && props.cloudFormationResponsePeer.uniqueId !== ec2.Peer.anyIpv4().uniqueId
+        ? { cloudFormationResponsePeer: props.cloudFormationResponsePeer.uniqueId } : {}),
     });
     const hash = createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
     const id = `DatabaseUserFunction${FAMILY[props.engine]}${hash}`;
