@@ -501,7 +501,7 @@ export async function run(log: (line: string) => void): Promise<BenchResult> {
   try {
     for (const { engine } of ENGINES) {
       for (const strategy of STRATEGIES) {
-        log(`${engine} ${strategy}: 1 + ${ROTATIONS} rotations each, ours and the reference taking turns...`);
+        log(`${engine} ${strategy}: 1 + ${ROTATIONS} rotations${'driver' in reference ? ' each, ours and the reference taking turns' : ''}...`);
         const pair = await rotatePair(harness, handlers, reference, engine, strategy);
         const r = pair.reference;
         log(`  ours: handler median ${ms(pair.ours.handler.median)}; reference: ${r ? `handler median ${ms(r.handler.median)}, ratio ${ratio(pair.ours.handler.median, r.handler.median)}` : `not measured: ${pair.referenceNotMeasured}`}`);
