@@ -119,10 +119,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     dirs: ['src'],
     devdirs: ['test', 'examples', 'integ', 'scripts', 'bench', 'projenrc', '.projenrc.ts'],
   },
-  gitignore: ['/.jsii.tabl.json', '/.cdk-latest', '/cdk.out.latest', '/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '/integ/*.snapshot/asset.*', '/.venv-smoke', '/test-reports'],
+  gitignore: ['/.jsii.tabl.json', '/.cdk-latest', '/cdk.out.latest', '/cdk.out', '/.services', '/bench/results/*.tmp', '/integ/**/cdk.out', '/integ/*.snapshot/asset.*', '/.venv-smoke', '/.venv-bench-reference', '/test-reports'],
 });
 
-for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services', '/.venv-smoke', '/cdk.out', '/test-reports', '/src/**/runtime', '/CONTRIBUTING.md', '/.cdk-latest', '/cdk.out.latest']) {
+for (const pattern of ['/examples', '/integ', '/scripts', '/bench', '/.ci', '/docs', '/.services', '/.venv-smoke', '/.venv-bench-reference', '/cdk.out', '/test-reports', '/src/**/runtime', '/CONTRIBUTING.md', '/.cdk-latest', '/cdk.out.latest']) {
   project.addPackageIgnore(pattern);
 }
 
