@@ -45,6 +45,20 @@ function groupOf(stack: Stack, fn: { connections: ec2.Connections }): string {
   return stack.getLogicalId(fn.connections.securityGroups[0].node.defaultChild as ec2.CfnSecurityGroup);
 }
 
+/** A PostgreSQL instance on the stack's key, with a library-rotated master user. */
+function postgresInstance(stack: Stack, vpc: ec2.IVpc) {
+  const master = MasterUser.libraryRotated(stack, 'Master', { engine: DatabaseEngine.POSTGRES });
+  const instance = new rds.DatabaseInstance(stack, 'Instance', {
+    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    credentials: master.credentials,
+    databaseName: 'payments',
+    storageEncryptionKey: CustomerManagedKey.forStack(stack),
+  });
+  return { master, instance };
+}
+
 const openToWorld = (rule: Record<string, any>) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0';
 
 describe('a rotation function given the VPC\'s Secrets Manager endpoint', () => {
@@ -225,14 +239,7 @@ describe('an endpoint that cannot carry the calls is refused at synth time, nami
     const kmsEndpoint = vpc.addInterfaceEndpoint('Kms', { service: ec2.InterfaceVpcEndpointAwsService.KMS });
     expect(() => new ManagedSecret(stack, 'Db', { credentials: postgres, rotation: Rotation.postgresSingleUser({ vpc, database, secretsManagerEndpoint: kmsEndpoint }) }))
       .toThrow(/^\[cdk-kms-secrets\] ManagedSecret\.rotation\.secretsManagerEndpoint: /);
-    const master = MasterUser.libraryRotated(stack, 'Master', { engine: DatabaseEngine.POSTGRES });
-    const instance = new rds.DatabaseInstance(stack, 'Instance', {
-      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      credentials: master.credentials,
-      storageEncryptionKey: CustomerManagedKey.forStack(stack),
-    });
+    const { master, instance } = postgresInstance(stack, vpc);
     expect(() => new ManagedDatabase(stack, 'Payments', { instance, masterUser: master, databaseName: 'payments', secretsManagerEndpoint: kmsEndpoint }))
       .toThrow(/^\[cdk-kms-secrets\] ManagedDatabase\.secretsManagerEndpoint: /);
   });
@@ -265,15 +272,7 @@ describe('an endpoint that cannot carry the calls is refused at synth time, nami
 describe('ManagedDatabase passes the endpoint to the rotation and user-provisioning functions', () => {
   function managed(responsePeer?: ec2.IPeer) {
     const { stack, vpc, endpoint, endpointGroup } = world();
-    const master = MasterUser.libraryRotated(stack, 'Master', { engine: DatabaseEngine.POSTGRES });
-    const instance = new rds.DatabaseInstance(stack, 'Instance', {
-      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_5 }),
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      credentials: master.credentials,
-      databaseName: 'payments',
-      storageEncryptionKey: CustomerManagedKey.forStack(stack),
-    });
+    const { master, instance } = postgresInstance(stack, vpc);
     const db = new ManagedDatabase(stack, 'Payments', { instance, masterUser: master, databaseName: 'payments', secretsManagerEndpoint: endpoint, cloudFormationResponsePeer: responsePeer });
     db.addUser('App', { username: 'app' });
     db.addUser('Reporting', { username: 'reporting', strategy: RotationStrategy.ALTERNATING_USERS });
