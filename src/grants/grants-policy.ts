@@ -88,6 +88,20 @@ export function secretArnForPolicies(
   return { arn: secret.secretFullArn, pattern: false };
 }
 
+/**
+ * The condition of every statement that lets a principal use a key for
+ * secrets: only through Secrets Manager in `region`, and only for
+ * `secretArns` (the encryption context Secrets Manager sends): complete ARNs
+ * with `StringEquals`, `-??????` patterns (`pattern`) with `StringLike`.
+ * Internal.
+ */
+export function viaSecretsManagerFor(region: string, secretArns: string | string[], pattern: boolean): Record<string, unknown> {
+  const viaService = { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` };
+  return pattern
+    ? { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': secretArns } }
+    : { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': secretArns } };
+}
+
 /** The construct a grant's identity statements belong to: the grantee, if it is part of the app. */
 export function consumerOf(grantee: iam.IGrantable, fallback: IConstruct): IConstruct {
   const principal = grantee.grantPrincipal;

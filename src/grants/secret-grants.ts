@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { combineGrants, consumerOf, identityGrantee, secretArnForPolicies } from './grants-policy';
+import { combineGrants, consumerOf, identityGrantee, secretArnForPolicies, viaSecretsManagerFor } from './grants-policy';
 import { propError } from '../errors';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { AccountAccess } from '../keys/types';
@@ -414,13 +414,10 @@ function keyStatements(ctx: GrantContext, actions: string[]): iam.PolicyStatemen
     // Strict mode: the key delegates nothing to the account, so it names the grantee, for this secret only.
     ctx.key._grantThroughSecretsManager(ctx.grantee, actions, strictSecretPattern(ctx), ctx.owner);
   }
-  const viaService = { 'kms:ViaService': `secretsmanager.${ctx.region}.amazonaws.com` };
   return [new iam.PolicyStatement({
     actions,
     resources: [ctx.key.keyArn],
-    conditions: ctx.partialArn
-      ? { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': ctx.secretResource } }
-      : { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': ctx.secretResource } },
+    conditions: viaSecretsManagerFor(ctx.region, ctx.secretResource, ctx.partialArn),
   })];
 }
 

@@ -13,7 +13,7 @@ import { Construct, IDependable } from 'constructs';
 import { RotationStrategy } from './rotation';
 import { createSecuredFunction } from './secured-function';
 import { propError } from '../errors';
-import { secretArnForPolicies } from '../grants/grants-policy';
+import { secretArnForPolicies, viaSecretsManagerFor } from '../grants/grants-policy';
 import { SecretGrants } from '../grants/secret-grants';
 import { CustomerManagedKey } from '../keys/customer-managed-key';
 import { DatabaseEngine, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PASSWORD_LENGTH, PasswordPolicy } from '../secrets/types';
@@ -400,12 +400,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       Effect: 'Allow',
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
       Resource: entry.key.keyArn,
-      Condition: {
-        StringEquals: {
-          'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com`,
-          'kms:EncryptionContext:SecretARN': entry.arns,
-        },
-      },
+      Condition: viaSecretsManagerFor(stack.region, entry.arns, false),
     }));
     const masterById = new Map<string, secretsmanager.ISecret>();
     for (const s of secrets) {
@@ -424,15 +419,12 @@ export class RotationFunction extends Construct implements iam.IGrantable {
       const masterKeys = masters.filter(m => m.encryptionKey);
       masterKeys.forEach((m, i) => {
         const { arn, pattern } = arnOfMaster(m);
-        const viaService = { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` };
         statements.push({
           Sid: `DecryptMasterSecret${i + 1}`,
           Effect: 'Allow',
           Action: 'kms:Decrypt',
           Resource: m.encryptionKey!.keyArn,
-          Condition: pattern
-            ? { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': arn } }
-            : { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': arn } },
+          Condition: viaSecretsManagerFor(stack.region, arn, pattern),
         });
       });
     }

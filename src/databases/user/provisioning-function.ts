@@ -9,7 +9,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { propError } from '../../errors';
-import { secretArnForPolicies } from '../../grants/grants-policy';
+import { secretArnForPolicies, viaSecretsManagerFor } from '../../grants/grants-policy';
 import { SecretGrants } from '../../grants/secret-grants';
 import { CustomerManagedKey } from '../../keys/customer-managed-key';
 import { createSecuredFunction } from '../../rotation/secured-function';
@@ -264,23 +264,14 @@ export class DatabaseUserFunction extends Construct {
     });
     let n = 0;
     for (const entry of byKey.values()) {
-      const viaService = { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` };
-      if (entry.exact.length > 0) {
+      for (const [secretArns, pattern] of [[entry.exact, false], [entry.patterns, true]] as const) {
+        if (secretArns.length === 0) continue;
         statements.push({
           Sid: `DecryptOnlyViaSecretsManagerForTheseSecrets${++n}`,
           Effect: 'Allow',
           Action: 'kms:Decrypt',
           Resource: entry.keyArn,
-          Condition: { StringEquals: { ...viaService, 'kms:EncryptionContext:SecretARN': entry.exact } },
-        });
-      }
-      if (entry.patterns.length > 0) {
-        statements.push({
-          Sid: `DecryptOnlyViaSecretsManagerForTheseSecrets${++n}`,
-          Effect: 'Allow',
-          Action: 'kms:Decrypt',
-          Resource: entry.keyArn,
-          Condition: { StringEquals: viaService, StringLike: { 'kms:EncryptionContext:SecretARN': entry.patterns } },
+          Condition: viaSecretsManagerFor(stack.region, secretArns, pattern),
         });
       }
     }
