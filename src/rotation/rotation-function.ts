@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import * as path from 'path';
 import { Annotations, CfnResource, Duration, Lazy, Names, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IDependable } from 'constructs';
 import { RotationStrategy } from './rotation';
-import { createSecuredFunction } from './secured-function';
+import { createSecuredFunction, placementHash } from './secured-function';
 import { propError } from '../errors';
 import { secretArnForPolicies, viaSecretsManagerFor } from '../grants/grants-policy';
 import { SecretGrants } from '../grants/secret-grants';
@@ -185,7 +184,7 @@ export class RotationFunction extends Construct implements iam.IGrantable {
    */
   public static shared(scope: Construct, props: RotationFunctionProps): RotationFunction {
     const stack = Stack.of(scope);
-    const id = `RotationFunction${props.engine === DatabaseEngine.MARIADB ? 'mysql' : props.engine}${props.strategy === RotationStrategy.SINGLE_USER ? 'SingleUser' : 'AlternatingUsers'}${placementHash(stack, props)}`;
+    const id = `RotationFunction${props.engine === DatabaseEngine.MARIADB ? 'mysql' : props.engine}${props.strategy === RotationStrategy.SINGLE_USER ? 'SingleUser' : 'AlternatingUsers'}${placementOf(stack, props)}`;
     const existing = stack.node.tryFindChild(id);
     if (existing instanceof RotationFunction) return existing;
     return new RotationFunction(stack, id, props);
@@ -437,8 +436,8 @@ function permissionsScope(stack: Stack, fn: RotationFunction): Construct {
   return (stack.node.tryFindChild(id) as Construct | undefined) ?? new Construct(stack, id);
 }
 
-function placementHash(stack: Stack, props: RotationFunctionProps): string {
-  const placement = stack.resolve({
+function placementOf(stack: Stack, props: RotationFunctionProps): string {
+  return placementHash(stack, {
     vpc: props.vpc.node.path,
     subnets: props.vpcSubnets ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : 'default',
     securityGroups: (props.securityGroups ?? []).map(sg => sg.securityGroupId),
@@ -451,7 +450,6 @@ function placementHash(stack: Stack, props: RotationFunctionProps): string {
     // Only when given, so the default keeps the function's ID.
     ...(props.encryptionKey ? { key: props.encryptionKey.node.path } : {}),
   });
-  return createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
 }
 
 /** Fills the defaults of a password policy and checks it. */

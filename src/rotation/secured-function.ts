@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -280,6 +281,15 @@ function sameValue(stackA: Stack, a: string, stackB: Stack, b: string): boolean 
   const isRef = (r: unknown) => typeof r === 'object' && r !== null && Object.keys(r).length === 1 && typeof (r as { Ref?: unknown }).Ref === 'string';
   if (isRef(ra) && isRef(rb)) return stackA === stackB && JSON.stringify(ra) === JSON.stringify(rb);
   return undefined;
+}
+
+/**
+ * The last 8 characters of a shared function's construct id: a hash of its
+ * placement, resolved (the same placement gives the same function). The
+ * rotation and database-user functions are shared this way.
+ */
+export function placementHash(stack: Stack, placement: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(stack.resolve(placement))).digest('hex').slice(0, 8).toUpperCase();
 }
 
 /** The private subnets with egress, else the isolated ones. */

@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import * as path from 'path';
 import { Annotations, Duration, Lazy, Names, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -12,7 +11,7 @@ import { propError } from '../../errors';
 import { secretArnForPolicies, viaSecretsManagerFor } from '../../grants/grants-policy';
 import { SecretGrants } from '../../grants/secret-grants';
 import { CustomerManagedKey } from '../../keys/customer-managed-key';
-import { createSecuredFunction } from '../../rotation/secured-function';
+import { createSecuredFunction, placementHash } from '../../rotation/secured-function';
 import { DatabaseEngine } from '../../secrets/types';
 
 /** The variable the handler reads the endpoints each master secret may be used on from (runtime/config.ts). */
@@ -80,7 +79,7 @@ export class DatabaseUserFunction extends Construct {
   /** The stack's function for these properties: created on first use. */
   public static shared(scope: Construct, props: DatabaseUserFunctionProps): DatabaseUserFunction {
     const stack = Stack.of(scope);
-    const placement = stack.resolve({
+    const hash = placementHash(stack, {
       vpc: props.vpc.node.path,
       subnets: props.vpcSubnets ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : 'default',
       requireTls: props.requireTls ?? true,
@@ -92,7 +91,6 @@ export class DatabaseUserFunction extends Construct {
       ...(props.cloudFormationResponsePeer && props.cloudFormationResponsePeer.uniqueId !== ec2.Peer.anyIpv4().uniqueId
         ? { cloudFormationResponsePeer: props.cloudFormationResponsePeer.uniqueId } : {}),
     });
-    const hash = createHash('sha256').update(JSON.stringify(placement)).digest('hex').slice(0, 8).toUpperCase();
     const id = `DatabaseUserFunction${FAMILY[props.engine]}${hash}`;
     const existing = stack.node.tryFindChild(id);
     if (existing instanceof DatabaseUserFunction) return existing;
